@@ -1,0 +1,1 @@
+"""The ``governed-agents`` command line. One module per command group."""

@@ -1,0 +1,174 @@
+"""The governance ledger's tables (SQLAlchemy Core).
+
+The ledger is the system of record for governance decisions; Dagster is the
+system of record for runs. Both are linked by ``run_id`` and ``trace_id``.
+Migrations in ``migrations/versions`` create exactly these tables; a test checks
+that the migrated database and this metadata agree.
+
+Timestamps are timezone-aware UTC. JSON bodies are stored as canonical JSON text
+(not a JSON column type) so that what is hashed is byte-for-byte what is stored,
+identically on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Append-only, hash-chained. ``seq`` is assigned by the appender under the chain
+# lock (1, 2, 3, … with no gaps); UNIQUE(prev_hash) makes a fork impossible even
+# if the lock were bypassed: two events cannot both follow the same event.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("actor", String(128), nullable=True),
+    Column("workflow", String(128), nullable=True),
+    Column("trace_id", String(64), nullable=True),
+    Column("run_id", String(64), nullable=True),
+    Column("envelope_version", String(64), nullable=True),
+    Column("envelope_digest", String(80), nullable=True),
+    Column("payload", Text, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+Index("ix_audit_events_trace", audit_events.c.trace_id)
+Index("ix_audit_events_kind", audit_events.c.kind)
+
+# One row (id = 1): the head of the chain, moved in the same transaction as each
+# append. It is the chain's lock and lets ``audit verify`` detect a deleted tail.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("batch_id", String(36), nullable=True),
+    Column("workflow", String(128), nullable=False),
+    Column("tenant", String(128), nullable=True),
+    Column("action", String(128), nullable=False),  # the tool, e.g. erp.create_journal_entry
+    Column("arguments", Text, nullable=False),  # canonical JSON of the validated input
+    Column("preview", Text, nullable=False),  # canonical JSON of the preview shown to approvers
+    Column("preview_digest", String(80), nullable=False),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("reason", Text, nullable=True),  # why the agent asks
+    Column("requested_by", String(128), nullable=False),
+    Column("required_roles", Text, nullable=False),  # canonical JSON list
+    Column("min_approvals", Integer, nullable=False, default=1),
+    Column("status", String(16), nullable=False),  # pending | approved | rejected | expired | executed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("trace_id", String(64), nullable=True),
+    Column("run_id", String(64), nullable=True),
+    Column("envelope_version", String(64), nullable=False),
+    Column("envelope_digest", String(80), nullable=False),
+)
+Index("ix_approval_requests_status", approval_requests.c.status)
+Index("ix_approval_requests_batch", approval_requests.c.batch_id)
+
+approval_decisions = Table(
+    "approval_decisions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), nullable=False),
+    Column("approver", String(128), nullable=False),
+    Column("decision", String(16), nullable=False),  # approve | reject
+    Column("reason", Text, nullable=True),
+    Column("preview_digest", String(80), nullable=False),
+    Column("token_id", String(64), nullable=True),  # the jti of the token used
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("request_id", "approver", name="uq_one_decision_per_approver"),
+)
+
+# Taken before a write executes; a retry with the same key finds the row and
+# returns the recorded result instead of writing again.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("tool", String(128), nullable=False),
+    Column("workflow", String(128), nullable=True),
+    Column("status", String(16), nullable=False),  # in_progress | done | failed
+    Column("result", Text, nullable=True),
+    Column("receipt_id", String(36), nullable=True),
+    Column("trace_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+)
+
+# Filled by the model gateway (routing): a reservation is taken before any model
+# call and settled with the actual cost afterwards.
+spend_reservations = Table(
+    "spend_reservations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("task_id", String(64), nullable=False),
+    Column("workflow", String(128), nullable=False),
+    Column("principal", String(128), nullable=True),
+    Column("tenant", String(128), nullable=True),
+    Column("model", String(200), nullable=True),
+    Column("tier", String(32), nullable=True),
+    Column("estimated_usd", Numeric(18, 8), nullable=False),
+    Column("actual_usd", Numeric(18, 8), nullable=True),
+    Column("estimated_tokens", Integer, nullable=False, default=0),
+    Column("actual_tokens", Integer, nullable=True),
+    Column("status", String(16), nullable=False),  # reserved | settled | released
+    Column("trace_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("settled_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_spend_task", spend_reservations.c.task_id)
+Index("ix_spend_workflow_created", spend_reservations.c.workflow, spend_reservations.c.created_at)
+
+# scope: "global" or "workflow:<name>".
+kill_switch = Table(
+    "kill_switch",
+    metadata,
+    Column("scope", String(160), primary_key=True),
+    Column("engaged", Boolean, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),  # write_executed | write_refused | run
+    Column("workflow", String(128), nullable=False),
+    Column("trace_id", String(64), nullable=True),
+    Column("run_id", String(64), nullable=True),
+    Column("approval_request_id", String(36), nullable=True),
+    Column("body", Text, nullable=False),  # canonical JSON of the receipt
+    Column("signature", String(200), nullable=False),
+    Column("key_id", String(80), nullable=False),
+    Column("audit_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_receipts_trace", receipts.c.trace_id)
+Index("ix_receipts_workflow", receipts.c.workflow)
