@@ -1,0 +1,59 @@
+"""Tables of the demo ERP (the CSV contract in docs/erp.md maps onto these)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, Numeric, String, Table, Text, UniqueConstraint
+
+metadata = MetaData()
+
+vendors = Table(
+    "vendors",
+    metadata,
+    Column("vendor_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("tax_id", String(64), nullable=False, unique=True),
+    Column("iban", String(64), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),  # active | blocked
+)
+
+purchase_order_lines = Table(
+    "purchase_order_lines",
+    metadata,
+    Column("po_number", String(32), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("vendor_id", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("quantity", Numeric(18, 4), nullable=False),
+    Column("unit_price", Numeric(18, 4), nullable=False),
+)
+
+goods_receipts = Table(
+    "goods_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("po_number", String(32), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("quantity_received", Numeric(18, 4), nullable=False),
+    Column("received_date", String(10), nullable=False),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("entry_id", String(36), primary_key=True),
+    # The ERP enforces the idempotency key too: a write retried after a crash
+    # between the ERP commit and the ledger commit finds its own entry.
+    Column("idempotency_key", String(200), nullable=False),
+    Column("invoice_id", String(64), nullable=False),
+    Column("vendor_id", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Numeric(18, 2), nullable=False),
+    Column("debit_account", String(64), nullable=False),
+    Column("credit_account", String(64), nullable=False),
+    Column("memo", Text, nullable=True),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_journal_entries_idempotency_key"),
+)

@@ -1,0 +1,208 @@
+"""The ERP's governed tools and the previews of its writes.
+
+``erp_toolset(engine)`` returns a fresh gate ``ToolRegistry`` holding the three
+tools bound to one ERP database, and the preview builders the executor uses to
+show approvers (and re-check before writing) what a write will change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from governed_agents.erp.schema import journal_entries, purchase_order_lines, vendors
+from governed_agents.timeutil import as_utc, utcnow
+
+GRIR_CLEARING = "2110 GR/IR clearing"
+ACCOUNTS_PAYABLE = "2000 Accounts payable"
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LookupVendorInput(_Strict):
+    tax_id: Identifier
+
+
+class VendorRecord(_Strict):
+    found: bool
+    vendor_id: str | None = None
+    name: str | None = None
+    currency: str | None = None
+    status: str | None = None
+
+
+class MatchPoInput(_Strict):
+    po_number: Identifier
+
+
+class PoLine(_Strict):
+    line_no: int
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+class MatchPoOutput(_Strict):
+    found: bool
+    po_number: str
+    vendor_id: str | None = None
+    currency: str | None = None
+    lines: list[PoLine] = Field(default_factory=list)
+
+
+class CreateJournalEntryInput(_Strict):
+    invoice_id: Identifier
+    vendor_id: Identifier
+    currency: Currency
+    amount: Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=2)]
+    memo: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class JournalEntryPosted(_Strict):
+    entry_id: str
+    idempotency_key: str
+    invoice_id: str
+    amount: Decimal
+    currency: str
+    debit_account: str
+    credit_account: str
+
+
+def journal_entry_key(entry: CreateJournalEntryInput) -> str:
+    return f"erp.create_journal_entry:{entry.vendor_id}:{entry.invoice_id}"
+
+
+def erp_toolset(engine: Engine):
+    """A registry with the ERP tools bound to ``engine``, and their preview builders."""
+    from governed_agents.gate import ToolRegistry
+
+    registry = ToolRegistry()
+
+    @registry.tool(
+        name="erp.lookup_vendor",
+        description="Find a vendor in the vendor master by tax id.",
+        input=LookupVendorInput,
+        output=VendorRecord,
+        side_effect="read",
+        reversible=True,
+    )
+    def lookup_vendor(args: LookupVendorInput) -> dict:
+        with engine.connect() as c:
+            row = c.execute(select(vendors).where(vendors.c.tax_id == args.tax_id)).first()
+        if row is None:
+            return {"found": False}
+        m = row._mapping
+        return {"found": True, "vendor_id": m["vendor_id"], "name": m["name"],
+                "currency": m["currency"], "status": m["status"]}
+
+    @registry.tool(
+        name="erp.match_po",
+        description="Read a purchase order's lines.",
+        input=MatchPoInput,
+        output=MatchPoOutput,
+        side_effect="read",
+        reversible=True,
+    )
+    def match_po(args: MatchPoInput) -> dict:
+        with engine.connect() as c:
+            rows = c.execute(
+                select(purchase_order_lines)
+                .where(purchase_order_lines.c.po_number == args.po_number)
+                .order_by(purchase_order_lines.c.line_no)
+            ).fetchall()
+        if not rows:
+            return {"found": False, "po_number": args.po_number}
+        first = rows[0]._mapping
+        return {
+            "found": True,
+            "po_number": args.po_number,
+            "vendor_id": first["vendor_id"],
+            "currency": first["currency"],
+            "lines": [
+                {"line_no": r._mapping["line_no"], "sku": r._mapping["sku"],
+                 "quantity": r._mapping["quantity"], "unit_price": r._mapping["unit_price"]}
+                for r in rows
+            ],
+        }
+
+    @registry.tool(
+        name="erp.create_journal_entry",
+        description="Post an accounts-payable journal entry: debit GR/IR clearing, credit AP.",
+        input=CreateJournalEntryInput,
+        output=JournalEntryPosted,
+        side_effect="write",
+        reversible=True,  # by a reversing entry
+        idempotency_key=journal_entry_key,
+    )
+    def create_journal_entry(args: CreateJournalEntryInput) -> dict:
+        key = journal_entry_key(args)
+        row = {
+            "entry_id": str(uuid.uuid4()),
+            "idempotency_key": key,
+            "invoice_id": args.invoice_id,
+            "vendor_id": args.vendor_id,
+            "currency": args.currency,
+            "amount": args.amount,
+            "debit_account": GRIR_CLEARING,
+            "credit_account": ACCOUNTS_PAYABLE,
+            "memo": args.memo,
+            "posted_at": utcnow(),
+        }
+        try:
+            with engine.begin() as c:
+                c.execute(journal_entries.insert().values(**row))
+        except IntegrityError:
+            existing = _entry_by_key(engine, key)
+            if existing is None:
+                raise
+            row = existing
+        return {k: row[k] for k in JournalEntryPosted.model_fields}
+
+    def preview_journal_entry(args: CreateJournalEntryInput) -> dict:
+        key = journal_entry_key(args)
+        before = _entry_by_key(engine, key)
+        after = {
+            "invoice_id": args.invoice_id,
+            "vendor_id": args.vendor_id,
+            "currency": args.currency,
+            "amount": str(args.amount),
+            "debit_account": GRIR_CLEARING,
+            "credit_account": ACCOUNTS_PAYABLE,
+            "memo": args.memo,
+        }
+        if before is not None:
+            before = {k: str(v) if isinstance(v, Decimal) else v for k, v in before.items()
+                      if k in after}
+        amount = f"{args.amount:,.2f} {args.currency}"
+        return {
+            "before": before,
+            "after": after,
+            "changes": [
+                f"debit {GRIR_CLEARING} {amount}",
+                f"credit {ACCOUNTS_PAYABLE} {amount} (vendor {args.vendor_id}, invoice {args.invoice_id})",
+            ] if before is None else ["no change: this entry is already posted"],
+        }
+
+    previews = {"erp.create_journal_entry": preview_journal_entry}
+    return registry, previews
+
+
+def _entry_by_key(engine: Engine, key: str) -> dict | None:
+    with engine.connect() as c:
+        row = c.execute(select(journal_entries).where(journal_entries.c.idempotency_key == key)).first()
+    if row is None:
+        return None
+    m = dict(row._mapping)
+    m["posted_at"] = as_utc(m["posted_at"])
+    return m

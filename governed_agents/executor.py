@@ -1,0 +1,391 @@
+"""The effectful edge around the gate: the only way a registered tool runs.
+
+``GovernedExecutor.call`` asks the pure ``gate.decide`` for a decision, writes it
+to the audit log, and then, depending on the outcome:
+
+- ``deny``: nothing runs; a write leaves a ``write_refused`` receipt;
+- ``needs_approval``: builds the write's preview (before → after, read from the
+  system of record) and records an approval request bound to its digest;
+- ``allow``: a read runs and its output is validated; a write takes its
+  idempotency key, re-reads the kill switch and rebuilds the preview
+  immediately before writing (the approval binds to exactly what was shown),
+  runs once, validates the output, and records the audit event, the signed
+  receipt and the key's result in one transaction. A retry with the same key
+  returns the recorded result and writes nothing.
+
+Fail closed: if the ledger cannot be written, the write does not happen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import BaseModel
+from sqlalchemy import select, update
+
+from governed_agents.canonical import canonical_json, digest
+from governed_agents.errors import GovernanceError, KillSwitchEngaged
+from governed_agents.ledger.schema import approval_requests, idempotency_keys
+from governed_agents.timeutil import utcnow
+
+PreviewBuilder = Callable[[BaseModel], dict]
+
+
+@dataclass
+class TaskContext:
+    """One governed task: what the gate counts against, and what the receipt tells."""
+
+    envelope: Any  # LoadedEnvelope
+    requested_by: str  # the person on whose behalf the agent acts
+    agent: str = "agent"
+    tenant: str | None = None
+    task_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    run_id: str | None = None
+    tool_calls_made: int = 0
+    tokens_used: int = 0
+    cost_usd: str = "0"
+    started_at: dt.datetime = field(default_factory=utcnow)
+    calls: list[dict] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+
+    @property
+    def workflow(self) -> str:
+        return self.envelope.envelope.workflow
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What happened to one tool call."""
+
+    outcome: str  # executed | duplicate | needs_approval | awaiting_approval | denied | rejected | expired
+    decision: Any  # gate Decision
+    output: BaseModel | None = None
+    approval_request: Any = None
+    receipt: Any = None  # SignedReceipt for writes
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("executed", "duplicate")
+
+
+class GovernedExecutor:
+    def __init__(self, ledger, registry, *, previews: dict[str, PreviewBuilder] | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self.ledger = ledger
+        self.registry = registry
+        self.previews = dict(previews or {})
+        self.clock = clock
+
+    # -- public -----------------------------------------------------------
+
+    def call(self, task: TaskContext, tool: str, arguments: dict, *,
+             approval_request_id: str | None = None, reason: str | None = None,
+             batch_id: str | None = None) -> CallResult:
+        from governed_agents import kill_switch
+        from governed_agents.gate import GateState, ToolCallRequest, decide
+
+        now = self.clock()
+        spec = self.registry.spec(tool)
+        approval, preview, preview_digest = None, None, None
+        if approval_request_id is not None:
+            approval = self._approval_evidence(approval_request_id, tool, arguments, now)
+        if spec is not None and spec.side_effect == "write" and approval is not None:
+            preview, preview_digest = self._preview_if_valid(spec, arguments)
+
+        switch = kill_switch.state(self.ledger, task.workflow)
+        request = ToolCallRequest(
+            tool=tool,
+            arguments=arguments,
+            task_id=task.task_id,
+            trace_id=task.trace_id,
+            workflow=task.workflow,
+            principal=task.agent,
+            approval=approval,
+            preview_digest=preview_digest,
+        )
+        state = GateState(
+            tool_calls_made=task.tool_calls_made,
+            tokens_used=task.tokens_used,
+            kill_switch_global=switch.global_engaged,
+            kill_switch_workflow=switch.workflow_engaged,
+            now=now,
+        )
+        decision = decide(task.envelope, self.registry, request, state)
+        self._audit(task, "tool.decision", {
+            "tool": tool,
+            "arguments_digest": digest(arguments),
+            "decision": decision.to_dict(),
+            "approval_request_id": approval_request_id,
+        })
+        task.calls.append({
+            "tool": tool,
+            "arguments_digest": digest(arguments),
+            "outcome": decision.outcome,
+            "reasons": [r.message for r in decision.reasons],
+            "at": now,
+        })
+
+        if decision.outcome == "deny":
+            receipt = None
+            if spec is not None and spec.side_effect == "write":
+                receipt = self._receipt(task, "write_refused", tool, arguments,
+                                        notes="; ".join(r.message for r in decision.reasons),
+                                        approval_request_id=approval_request_id)
+            return CallResult("denied", decision, receipt=receipt)
+
+        if decision.outcome == "needs_approval" and approval is not None:
+            # The named approval does not (or no longer) authorise this write. A
+            # rejected or expired request ends here with a receipt saying so; a
+            # pending one is still waiting. No new request is made behind its back.
+            if approval.status in ("rejected", "expired"):
+                receipt = self._receipt(task, f"write_{approval.status}", tool, arguments,
+                                        notes="; ".join(r.message for r in decision.reasons),
+                                        approval_request_id=approval_request_id)
+                return CallResult(approval.status, decision, receipt=receipt)
+            return CallResult("awaiting_approval", decision)
+
+        if decision.outcome == "needs_approval":
+            from governed_agents.approvals import request_approval
+
+            preview = preview or self._build_preview(spec, decision.validated_input)
+            key = spec.idempotency_key(decision.validated_input)
+            approval_request = request_approval(
+                self.ledger,
+                envelope=task.envelope,
+                action=tool,
+                arguments=decision.validated_input.model_dump(mode="json"),
+                preview=preview,
+                requested_by=task.requested_by,
+                tenant=task.tenant,
+                reason=reason,
+                idempotency_key=key,
+                trace_id=task.trace_id,
+                run_id=task.run_id,
+                batch_id=batch_id,
+                now=now,
+            )
+            return CallResult("needs_approval", decision, approval_request=approval_request)
+
+        task.tool_calls_made += 1
+        if decision.side_effect == "read":
+            output = self._run(tool, decision.validated_input)
+            self._audit(task, "tool.executed", {"tool": tool, "output_digest": digest(output.model_dump(mode="json"))})
+            return CallResult("executed", decision, output=output)
+        return self._write(task, spec, decision, approval_request_id)
+
+    def rebuild_preview(self, request) -> dict:
+        """The preview an approval request's write would have now (for re-verification)."""
+        spec = self.registry.spec(request.action)
+        if spec is None:
+            raise GovernanceError(f"tool {request.action!r} is not registered for this workflow")
+        return self._build_preview(spec, spec.input_model.model_validate(request.arguments))
+
+    # -- writes -----------------------------------------------------------
+
+    def _write(self, task: TaskContext, spec, decision, approval_request_id: str | None) -> CallResult:
+        from governed_agents import kill_switch
+
+        validated = decision.validated_input
+        key = spec.idempotency_key(validated)
+        started = self.clock()
+        with self.ledger.transaction() as c:
+            existing = c.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
+            if existing is not None and existing._mapping["status"] == "done":
+                duplicate = dict(existing._mapping)
+                self.ledger.append(
+                    "tool.duplicate_suppressed",
+                    {"tool": spec.name, "idempotency_key": key, "receipt_id": duplicate["receipt_id"]},
+                    conn=c, **self._context(task),
+                )
+            else:
+                duplicate = None
+                if existing is None:
+                    c.execute(idempotency_keys.insert().values(
+                        key=key, tool=spec.name, workflow=task.workflow, status="in_progress",
+                        trace_id=task.trace_id, created_at=started,
+                    ))
+        if duplicate is not None:
+            from governed_agents.receipts.store import get_receipt
+
+            output = spec.output_model.model_validate(json.loads(duplicate["result"]))
+            receipt = get_receipt(self.ledger, duplicate["receipt_id"]) if duplicate["receipt_id"] else None
+            return CallResult("duplicate", decision, output=output, receipt=receipt)
+
+        # The last gate before the system of record: the kill switch and the preview
+        # are read again now, not trusted from the decision a moment ago.
+        if kill_switch.state(self.ledger, task.workflow).engaged:
+            self._release_key(key)
+            receipt = self._receipt(task, "write_refused", spec.name, validated.model_dump(mode="json"),
+                                    notes="kill switch engaged immediately before the write",
+                                    approval_request_id=approval_request_id, idempotency_key=key)
+            raise KillSwitchEngaged(
+                f"kill switch is on for {task.workflow}: {spec.name} was not executed",
+                details={"receipt_id": receipt.receipt.receipt_id},
+            )
+        preview = self._build_preview(spec, validated)
+
+        output = self._run(spec.name, validated)
+        finished = self.clock()
+        output_json = output.model_dump(mode="json")
+        with self.ledger.transaction() as c:
+            event = self.ledger.append(
+                "tool.executed",
+                {"tool": spec.name, "idempotency_key": key, "approval_request_id": approval_request_id,
+                 "preview_digest": digest(preview), "output_digest": digest(output_json)},
+                conn=c, **self._context(task),
+            )
+            receipt = self._receipt(
+                task, "write_executed", spec.name, validated.model_dump(mode="json"),
+                approval_request_id=approval_request_id, idempotency_key=key, preview=preview,
+                output=output_json, anchor=event, conn=c, started_at=started, finished_at=finished,
+            )
+            c.execute(update(idempotency_keys).where(idempotency_keys.c.key == key).values(
+                status="done", result=canonical_json(output_json),
+                receipt_id=receipt.receipt.receipt_id, completed_at=finished,
+            ))
+            if approval_request_id:
+                c.execute(update(approval_requests)
+                          .where(approval_requests.c.id == approval_request_id)
+                          .values(status="executed"))
+        return CallResult("executed", decision, output=output, receipt=receipt)
+
+    def _release_key(self, key: str) -> None:
+        with self.ledger.transaction() as c:
+            c.execute(idempotency_keys.delete().where(
+                idempotency_keys.c.key == key, idempotency_keys.c.status == "in_progress"))
+
+    # -- helpers ----------------------------------------------------------
+
+    def _run(self, tool: str, validated: BaseModel) -> BaseModel:
+        from governed_agents.gate import validate_output
+
+        raw = self.registry._implementation(tool)(validated)
+        return validate_output(self.registry, tool, raw)
+
+    def _build_preview(self, spec, validated: BaseModel) -> dict:
+        builder = self.previews.get(spec.name)
+        arguments = validated.model_dump(mode="json")
+        if builder is None:
+            return {"tool": spec.name, "arguments": arguments, "before": None, "after": arguments,
+                    "changes": [f"call {spec.name}"]}
+        return {"tool": spec.name, "arguments": arguments, **builder(validated)}
+
+    def _preview_if_valid(self, spec, arguments: dict) -> tuple[dict | None, str | None]:
+        try:
+            validated = spec.input_model.model_validate(arguments)
+        except Exception:
+            return None, None  # the gate reports the schema errors
+        preview = self._build_preview(spec, validated)
+        return preview, digest(preview)
+
+    def _approval_evidence(self, request_id: str, tool: str, arguments: dict, now):
+        from governed_agents.approvals import get_request
+        from governed_agents.gate import ApprovalEvidence
+
+        request = get_request(self.ledger, request_id)
+        if request.action != tool:
+            raise GovernanceError(
+                f"approval request {request_id} is for {request.action}, not {tool}")
+        # The approval covers exactly the arguments it was requested for.
+        try:
+            spec = self.registry.spec(tool)
+            normalised = spec.input_model.model_validate(arguments).model_dump(mode="json")
+        except Exception:
+            normalised = arguments
+        if digest(normalised) != digest(request.arguments):
+            raise GovernanceError(
+                f"approval request {request_id} was made for other arguments; "
+                "an approval covers exactly what was previewed")
+        return ApprovalEvidence(
+            request_id=request.id,
+            status=request.effective_status(now),
+            approvers=request.approvers,
+            preview_digest=request.preview_digest,
+            expires_at=request.expires_at,
+            min_approvals_met=len(set(request.approvers)) >= request.min_approvals,
+        )
+
+    def _context(self, task: TaskContext) -> dict:
+        return {
+            "actor": task.agent,
+            "workflow": task.workflow,
+            "trace_id": task.trace_id,
+            "run_id": task.run_id,
+            "envelope_version": task.envelope.version,
+            "envelope_digest": task.envelope.digest,
+        }
+
+    def _audit(self, task: TaskContext, kind: str, payload: dict, conn=None):
+        return self.ledger.append(kind, payload, conn=conn, **self._context(task))
+
+    def _receipt(self, task: TaskContext, kind: str, tool: str, arguments: dict, *,
+                 approval_request_id: str | None = None, idempotency_key: str | None = None,
+                 preview: dict | None = None, output: dict | None = None, anchor=None, conn=None,
+                 notes: str | None = None, started_at=None, finished_at=None):
+        """Build, sign and store a receipt anchored to an audit event."""
+        from governed_agents.identity.keys import signing_key
+        from governed_agents.receipts.model import Receipt
+        from governed_agents.receipts.signing import sign_receipt
+        from governed_agents.receipts.store import store_receipt
+
+        approvals = []
+        if approval_request_id:
+            from governed_agents.approvals import get_request
+
+            request = get_request(self.ledger, approval_request_id, conn=conn)
+            approvals = [
+                {"approver": d.approver, "decision": d.decision, "reason": d.reason,
+                 "decided_at": d.decided_at}
+                for d in request.decisions
+            ]
+
+        def _make(c):
+            nonlocal anchor
+            if anchor is None:
+                anchor = self.ledger.append(
+                    "tool.refused" if kind == "write_refused" else f"tool.{kind}",
+                    {"tool": tool, "arguments_digest": digest(arguments), "notes": notes,
+                     "approval_request_id": approval_request_id},
+                    conn=c, **self._context(task),
+                )
+            receipt = Receipt(
+                receipt_id=str(uuid.uuid4()),
+                kind=kind,
+                workflow=task.workflow,
+                envelope_version=task.envelope.version,
+                envelope_digest=task.envelope.digest,
+                trace_id=task.trace_id,
+                run_id=task.run_id,
+                requester=task.requested_by,
+                approvals=approvals,
+                tool_calls=list(task.calls),
+                checks=list(task.checks),
+                state_before=(preview or {}).get("before"),
+                state_after=(output if output is not None else (preview or {}).get("after")),
+                changes=list((preview or {}).get("changes", [])),
+                idempotency_key=idempotency_key,
+                cost_usd=task.cost_usd,
+                tokens=task.tokens_used,
+                started_at=started_at or task.started_at,
+                finished_at=finished_at or self.clock(),
+                audit_anchor={"seq": anchor.seq, "hash": anchor.hash},
+                approval_request_id=approval_request_id,
+                notes=notes,
+                offline_model=False,
+            )
+            signed = sign_receipt(receipt, signing_key())
+            store_receipt(self.ledger, signed, conn=c)
+            return signed
+
+        if conn is not None:
+            return _make(conn)
+        with self.ledger.transaction() as c:
+            return _make(c)
+
+
+__all__ = ["CallResult", "GovernedExecutor", "TaskContext"]
