@@ -103,7 +103,7 @@ def test_group_without_subcommand_is_usage(capsys):
 
 def test_cli_module_imports_are_light():
     probe = (
-        "import sys, governed_agents.cli.token;"
+        "import sys, governed_agents.cli.token, governed_agents.cli.receipts;"
         "heavy = [m for m in ('jwt', 'cryptography', 'pydantic', 'yaml', 'sqlalchemy') if m in sys.modules];"
         "print(heavy)"
     )
