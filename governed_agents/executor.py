@@ -91,6 +91,10 @@ class GovernedExecutor:
 
         now = self.clock()
         spec = self.registry.spec(tool)
+        if spec is not None and spec.side_effect == "write":
+            replay = self._replay_if_done(task, spec, arguments)
+            if replay is not None:
+                return replay
         approval, preview, preview_digest = None, None, None
         if approval_request_id is not None:
             approval = self._approval_evidence(approval_request_id, tool, arguments, now)
@@ -142,12 +146,17 @@ class GovernedExecutor:
             # The named approval does not (or no longer) authorise this write. A
             # rejected or expired request ends here with a receipt saying so; a
             # pending one is still waiting. No new request is made behind its back.
-            if approval.status in ("rejected", "expired"):
-                receipt = self._receipt(task, f"write_{approval.status}", tool, arguments,
-                                        notes="; ".join(r.message for r in decision.reasons),
-                                        approval_request_id=approval_request_id)
-                return CallResult(approval.status, decision, receipt=receipt)
-            return CallResult("awaiting_approval", decision)
+            if approval.status == "pending":
+                return CallResult("awaiting_approval", decision)
+            # rejected, expired, or approved for something other than what the write
+            # would do now (the preview changed): refused, with a receipt saying why.
+            kind = {"rejected": "write_rejected", "expired": "write_expired"}.get(
+                approval.status, "write_refused")
+            receipt = self._receipt(task, kind, tool, arguments,
+                                    notes="; ".join(r.message for r in decision.reasons),
+                                    approval_request_id=approval_request_id)
+            return CallResult({"write_rejected": "rejected", "write_expired": "expired"}.get(kind, "denied"),
+                              decision, receipt=receipt)
 
         if decision.outcome == "needs_approval":
             from governed_agents.approvals import request_approval
@@ -176,7 +185,8 @@ class GovernedExecutor:
             output = self._run(tool, decision.validated_input)
             self._audit(task, "tool.executed", {"tool": tool, "output_digest": digest(output.model_dump(mode="json"))})
             return CallResult("executed", decision, output=output)
-        return self._write(task, spec, decision, approval_request_id)
+        return self._write(task, spec, decision, approval_request_id,
+                           approval.preview_digest if approval is not None else None)
 
     def rebuild_preview(self, request) -> dict:
         """The preview an approval request's write would have now (for re-verification)."""
@@ -187,7 +197,8 @@ class GovernedExecutor:
 
     # -- writes -----------------------------------------------------------
 
-    def _write(self, task: TaskContext, spec, decision, approval_request_id: str | None) -> CallResult:
+    def _write(self, task: TaskContext, spec, decision, approval_request_id: str | None,
+               approved_digest: str | None) -> CallResult:
         from governed_agents import kill_switch
 
         validated = decision.validated_input
@@ -196,28 +207,26 @@ class GovernedExecutor:
         with self.ledger.transaction() as c:
             existing = c.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
             if existing is not None and existing._mapping["status"] == "done":
-                duplicate = dict(existing._mapping)
-                self.ledger.append(
-                    "tool.duplicate_suppressed",
-                    {"tool": spec.name, "idempotency_key": key, "receipt_id": duplicate["receipt_id"]},
-                    conn=c, **self._context(task),
-                )
-            else:
-                duplicate = None
-                if existing is None:
-                    c.execute(idempotency_keys.insert().values(
-                        key=key, tool=spec.name, workflow=task.workflow, status="in_progress",
-                        trace_id=task.trace_id, created_at=started,
-                    ))
-        if duplicate is not None:
-            from governed_agents.receipts.store import get_receipt
+                return self._duplicate(task, spec, dict(existing._mapping), decision, conn=c)
+            if existing is None:
+                c.execute(idempotency_keys.insert().values(
+                    key=key, tool=spec.name, workflow=task.workflow, status="in_progress",
+                    trace_id=task.trace_id, created_at=started,
+                ))
 
-            output = spec.output_model.model_validate(json.loads(duplicate["result"]))
-            receipt = get_receipt(self.ledger, duplicate["receipt_id"]) if duplicate["receipt_id"] else None
-            return CallResult("duplicate", decision, output=output, receipt=receipt)
-
-        # The last gate before the system of record: the kill switch and the preview
-        # are read again now, not trusted from the decision a moment ago.
+        # The last gate before the system of record: the preview and then the kill
+        # switch are read again now, not trusted from the decision a moment ago.
+        preview = self._build_preview(spec, validated)
+        if approved_digest is not None and digest(preview) != approved_digest:
+            self._release_key(key)
+            receipt = self._receipt(task, "write_refused", spec.name, validated.model_dump(mode="json"),
+                                    notes="the preview changed after approval, immediately before the write",
+                                    approval_request_id=approval_request_id, idempotency_key=key)
+            raise GovernanceError(
+                f"{spec.name} was not executed: what it would change is no longer what was approved",
+                hint="the workflow has to propose the write again",
+                details={"receipt_id": receipt.receipt.receipt_id},
+            )
         if kill_switch.state(self.ledger, task.workflow).engaged:
             self._release_key(key)
             receipt = self._receipt(task, "write_refused", spec.name, validated.model_dump(mode="json"),
@@ -227,7 +236,6 @@ class GovernedExecutor:
                 f"kill switch is on for {task.workflow}: {spec.name} was not executed",
                 details={"receipt_id": receipt.receipt.receipt_id},
             )
-        preview = self._build_preview(spec, validated)
 
         output = self._run(spec.name, validated)
         finished = self.clock()
@@ -253,6 +261,34 @@ class GovernedExecutor:
                           .where(approval_requests.c.id == approval_request_id)
                           .values(status="executed"))
         return CallResult("executed", decision, output=output, receipt=receipt)
+
+    def _replay_if_done(self, task: TaskContext, spec, arguments: dict) -> CallResult | None:
+        """A write whose idempotency key is already done returns its recorded result.
+
+        This comes before the gate: a retry must be a no-op whatever has happened
+        since (the approval is spent, the preview now shows the entry as posted).
+        """
+        try:
+            validated = spec.input_model.model_validate(arguments)
+        except Exception:
+            return None  # the gate reports the schema errors
+        key = spec.idempotency_key(validated)
+        with self.ledger.engine.connect() as c:
+            row = c.execute(select(idempotency_keys).where(
+                idempotency_keys.c.key == key, idempotency_keys.c.status == "done")).first()
+        if row is None:
+            return None
+        return self._duplicate(task, spec, dict(row._mapping), None)
+
+    def _duplicate(self, task: TaskContext, spec, row: dict, decision, conn=None) -> CallResult:
+        from governed_agents.receipts.store import get_receipt
+
+        self._audit(task, "tool.duplicate_suppressed",
+                    {"tool": spec.name, "idempotency_key": row["key"], "receipt_id": row["receipt_id"]},
+                    conn=conn)
+        output = spec.output_model.model_validate(json.loads(row["result"]))
+        receipt = get_receipt(self.ledger, row["receipt_id"], conn=conn) if row["receipt_id"] else None
+        return CallResult("duplicate", decision, output=output, receipt=receipt)
 
     def _release_key(self, key: str) -> None:
         with self.ledger.transaction() as c:

@@ -66,19 +66,21 @@ def _token(args) -> str:
     return token_from_env_or_arg(args.token)
 
 
-def _read_access(args) -> None:
+def _read_access(args, workflow: str | None = None):
     from governed_agents.identity.tokens import verify_token
 
-    verify_token(_token(args), action="approval.read", workflow=getattr(args, "workflow", None) or "*")
+    return verify_token(_token(args), action="approval.read", workflow=workflow)
 
 
 def _list(args) -> int:
     from governed_agents.approvals import list_requests
     from governed_agents.ledger import Ledger
 
-    _read_access(args)
+    claims = _read_access(args, args.workflow)
     requests = list_requests(Ledger.open(), status=args.status, workflow=args.workflow,
                              batch_id=args.batch, limit=args.limit)
+    # A reader sees only the workflows the token is scoped to.
+    requests = [r for r in requests if claims.covers_workflow(r.workflow)]
     if args.json:
         emit_json({"ok": True, "requests": [r.to_dict() for r in requests]})
         return EXIT_OK
@@ -96,8 +98,10 @@ def _show(args) -> int:
     from governed_agents.approvals import get_request
     from governed_agents.ledger import Ledger
 
-    _read_access(args)
+    claims = _read_access(args)
     request = get_request(Ledger.open(), args.request_id)
+    if not claims.covers_workflow(request.workflow):
+        _read_access(args, request.workflow)  # raises token_wrong_workflow with its hint
     if args.json:
         emit_json({"ok": True, "request": request.to_dict()})
         return EXIT_OK
