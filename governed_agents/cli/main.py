@@ -21,6 +21,10 @@ COMMAND_MODULES = [
     "governed_agents.cli.audit",
     "governed_agents.cli.token",
     "governed_agents.cli.kill_switch",
+    "governed_agents.cli.run",
+    "governed_agents.cli.erp",
+    "governed_agents.cli.spend",
+    "governed_agents.cli.injection",
 ]
 
 DESCRIPTION = """\
