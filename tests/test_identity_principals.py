@@ -125,3 +125,14 @@ def test_bad_principal_id_refused(tmp_path):
     path = _write(tmp_path, "principals:\n  - {id: 'has space', name: X}\n")
     with pytest.raises(PolicyError, match=r"principals\[0\]\.id"):
         load_principals(path)
+
+
+def test_reparsed_only_when_content_changes_even_at_same_size(tmp_path):
+    path = _write(tmp_path, "principals:\n  - {id: a, name: A, roles: [Auditor]}\n")
+    first = load_principals(path)
+    assert load_principals(path) is first  # unchanged: the parsed directory is reused
+    # Same length, same mtime granularity: still noticed, because the content is compared.
+    path.write_text("principals:\n  - {id: a, name: A, roles: [Agent  ]}\n")
+    second = load_principals(path)
+    assert second is not first
+    assert second.get("a").roles == frozenset({"Agent"})

@@ -9,6 +9,8 @@ would grant or deny by accident.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -98,11 +100,9 @@ def load_principals(path: str | Path | None = None) -> Directory:
 
     Raises ``PolicyError`` naming the file, the entry, its line and the field.
     """
-    import yaml
-
     path = Path(path) if path is not None else default_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise PolicyError(
             f"principals file not found: {path}",
@@ -110,10 +110,34 @@ def load_principals(path: str | Path | None = None) -> Directory:
         ) from None
     except OSError as exc:
         raise PolicyError(f"cannot read principals file {path}: {exc.strerror or exc}") from None
+    # The file is read on every token verification; parse it only when its content changed.
+    resolved, content = str(path.resolve()), hashlib.sha256(raw).digest()
+    with _cache_lock:
+        cached = _cache.get(resolved)
+    if cached is not None and cached[0] == content:
+        return cached[1]
+    directory = _parse(raw, path)
+    with _cache_lock:
+        _cache[resolved] = (content, directory)
+    return directory
+
+
+_cache: dict[str, tuple[bytes, Directory]] = {}
+_cache_lock = threading.Lock()
+
+
+def _parse(raw: bytes, path: Path) -> Directory:
+    import yaml
 
     try:
-        data = yaml.safe_load(text)
-        lines = _entry_lines(yaml.compose(text))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=loader)
+        data = loader(text).construct_document(node) if node is not None else None
+        lines = _entry_lines(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
