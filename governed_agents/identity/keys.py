@@ -144,7 +144,7 @@ def _file_key() -> Ed25519PrivateKey:
 
 def _read_key_file(path: Path) -> Ed25519PrivateKey | None:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
     except OSError as exc:
