@@ -26,6 +26,10 @@ from governed_agents.errors import PolicyError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
+# An envelope is a few hundred nodes; the limit bounds the work a hostile or
+# broken file can cause (the pure-Python composer is slow but keeps marks).
+MAX_NODES = 20_000
+MAX_REPORTED = 50
 _HINT = "fix the envelope and run `governed-agents policy validate`; the workflow does not run until it loads"
 
 
@@ -87,6 +91,7 @@ class _EnvelopeYamlLoader(yaml.SafeLoader):
     def __init__(self, stream: str):
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D401 - PyYAML hook
         event = self.peek_event()
@@ -94,6 +99,9 @@ class _EnvelopeYamlLoader(yaml.SafeLoader):
             raise _Refused(event.start_mark, f"YAML aliases (*{event.anchor}) are not allowed in an envelope")
         if getattr(event, "anchor", None) is not None:
             raise _Refused(event.start_mark, f"YAML anchors (&{event.anchor}) are not allowed in an envelope")
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(event.start_mark, f"more than {MAX_NODES} YAML nodes; an envelope needs far fewer")
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise _Refused(event.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
@@ -110,8 +118,11 @@ def _problem(source: str, mark: Any, path: str, message: str) -> EnvelopeProblem
 
 
 def _raise(source: str, problems: list[EnvelopeProblem]) -> None:
+    lines = [str(p) for p in problems[:MAX_REPORTED]]
+    if len(problems) > MAX_REPORTED:
+        lines.append(f"{source}: … and {len(problems) - MAX_REPORTED} more problems")
     raise PolicyError(
-        "\n".join(str(p) for p in problems),
+        "\n".join(lines),
         hint=_HINT,
         details={"file": source, "errors": [p.to_json() for p in problems]},
     )
@@ -192,17 +203,26 @@ def _format_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _node_for(root: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node:
-    """The deepest node along ``loc``: a mapping entry's key node, or a sequence item."""
+def _node_for(root: yaml.Node, loc: tuple[Any, ...], index: dict[int, dict] | None = None) -> yaml.Node:
+    """The deepest node along ``loc``: a mapping entry's key node, or a sequence item.
+
+    ``index`` memoises each mapping's keys, so that many errors in one large
+    mapping do not cost a scan each.
+    """
+    index = {} if index is None else index
     node, found = root, root
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
-                    found, node = key_node, value_node
-                    break
-            else:
+            keys = index.get(id(node))
+            if keys is None:
+                keys = index[id(node)] = {}
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode):
+                        keys.setdefault(key_node.value, (key_node, value_node))
+            entry = keys.get(str(part))
+            if entry is None:
                 return found
+            found, node = entry
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             found = node = node.value[part]
         else:
@@ -255,12 +275,13 @@ def _message(error: dict[str, Any]) -> str:
 
 def _validation_problems(source: str, root: yaml.Node, exc: ValidationError) -> list[EnvelopeProblem]:
     problems = []
+    index: dict[int, dict] = {}
     for error in exc.errors():
         loc = tuple(error["loc"])
         ctx = error.get("ctx") or {}
         if isinstance(ctx.get("index"), int):
             loc = loc + (ctx["index"],)
-        node = _node_for(root, loc)
+        node = _node_for(root, loc, index)
         problems.append(_problem(source, node.start_mark, _format_path(loc), _message(error)))
     problems.sort(key=lambda p: (p.line or 0, p.column or 0))
     return problems

@@ -1,0 +1,186 @@
+"""The tool registry: every tool an agent may call, with typed input and output.
+
+Registering a tool does not hand its function back: the decorator returns a
+``RegisteredTool`` handle (the spec, not callable), and the implementation sits
+in a private mapping that only the gate's executor reads. Code that imports a
+tool module therefore cannot call a tool around the gate.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from pydantic import BaseModel
+
+from governed_agents.envelope.model import TOOL_NAME_RE
+from governed_agents.errors import GovernanceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from governed_agents.gate.decision import _Plan
+
+SideEffect = Literal["read", "write"]
+
+
+class ToolRegistrationError(GovernanceError):
+    """A tool definition is incomplete or conflicts with one already registered."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """What the gate knows about a tool. Checked when it is created."""
+
+    name: str
+    description: str
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    side_effect: SideEffect
+    reversible: bool
+    idempotency_key: Callable[[Any], str] | None = None
+    data_classes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not isinstance(self.name, str) or not TOOL_NAME_RE.fullmatch(self.name):
+            problems.append(f"name {self.name!r} is not namespace.name in lower case (e.g. erp.lookup_vendor)")
+        if not isinstance(self.description, str) or not self.description.strip():
+            problems.append("a description is required (pass description= or give the function a docstring)")
+        for label, model in (("input", self.input_model), ("output", self.output_model)):
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                problems.append(f"{label} must be a pydantic BaseModel subclass, got {model!r}")
+        if self.side_effect not in ("read", "write"):
+            problems.append(f"side_effect must be 'read' or 'write', got {self.side_effect!r}")
+        if not isinstance(self.reversible, bool):
+            problems.append(f"reversible must be true or false, got {self.reversible!r}")
+        if self.idempotency_key is not None and not callable(self.idempotency_key):
+            problems.append("idempotency_key must be a callable taking the validated input and returning a str")
+        if self.side_effect == "write" and self.idempotency_key is None:
+            problems.append("a write tool needs idempotency_key (a retry must be a no-op)")
+        if not isinstance(self.data_classes, tuple) or not all(isinstance(d, str) and d for d in self.data_classes):
+            problems.append("data_classes must be a tuple of non-empty strings, e.g. ('pii', 'financial')")
+        if problems:
+            raise ToolRegistrationError(
+                f"tool {self.name!r} cannot be registered: " + "; ".join(problems),
+                details={"tool": str(self.name), "problems": problems},
+            )
+
+    @property
+    def is_write(self) -> bool:
+        return self.side_effect == "write"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredTool:
+    """The handle a ``@registry.tool(...)`` decorator leaves in a module: the spec, not the function.
+
+    It is deliberately not callable; tools run only through the gate.
+    """
+
+    spec: ToolSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def __repr__(self) -> str:
+        return f"<RegisteredTool {self.spec.name} ({self.spec.side_effect})>"
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A spec plus what the gate precomputes about it."""
+
+    spec: ToolSpec
+    is_write: bool
+    # Argument names the input model accepts, when it would silently ignore
+    # others (pydantic's default); ``None`` when the model decides itself.
+    accepted_keys: frozenset[str] | None
+
+
+def _accepted_keys(model: type[BaseModel]) -> frozenset[str] | None:
+    if model.model_config.get("extra") in ("forbid", "allow"):
+        return None
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        keys.add(name)
+        for alias in (info.alias, info.validation_alias):
+            if isinstance(alias, str):
+                keys.add(alias)
+            elif alias is not None:
+                return None  # AliasPath / AliasChoices: leave it to the model
+    return frozenset(keys)
+
+
+class ToolRegistry:
+    """Tools by name. One registry per code location is the usual shape."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._implementations: dict[str, Callable[..., Any]] = {}
+        # Per-envelope precomputation for the gate, keyed by envelope digest;
+        # cleared whenever a tool is registered.
+        self._plans: dict[str, _Plan] = {}
+
+    def __repr__(self) -> str:
+        return f"<ToolRegistry {len(self._entries)} tools>"
+
+    def tool(
+        self,
+        *,
+        name: str,
+        input: type[BaseModel],
+        output: type[BaseModel],
+        side_effect: SideEffect,
+        reversible: bool,
+        idempotency_key: Callable[[Any], str] | None = None,
+        description: str | None = None,
+        data_classes: tuple[str, ...] = (),
+    ) -> Callable[[Callable[..., Any]], RegisteredTool]:
+        """Register the decorated function as tool ``name``; returns its ``RegisteredTool`` handle."""
+
+        def register(function: Callable[..., Any]) -> RegisteredTool:
+            if not callable(function):
+                raise ToolRegistrationError(f"tool {name!r}: the decorated object is not callable")
+            doc = inspect.getdoc(function) or ""
+            spec = ToolSpec(
+                name=name,
+                description=description if description is not None else doc,
+                input_model=input,
+                output_model=output,
+                side_effect=side_effect,
+                reversible=reversible,
+                idempotency_key=idempotency_key,
+                data_classes=tuple(data_classes),
+            )
+            return self._add(spec, function)
+
+        return register
+
+    def _add(self, spec: ToolSpec, function: Callable[..., Any]) -> RegisteredTool:
+        if spec.name in self._entries:
+            raise ToolRegistrationError(
+                f"tool {spec.name!r} is already registered",
+                hint="tool names are unique per registry; rename one or register it once",
+            )
+        self._entries[spec.name] = _Entry(spec, spec.is_write, _accepted_keys(spec.input_model))
+        self._implementations[spec.name] = function
+        self._plans.clear()
+        return RegisteredTool(spec)
+
+    def spec(self, name: str) -> ToolSpec | None:
+        entry = self._entries.get(name)
+        return entry.spec if entry is not None else None
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._entries))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _implementation(self, name: str) -> Callable[..., Any]:
+        """The function behind a tool. For the gate's executor only, after an ``allow`` decision."""
+        return self._implementations[name]
