@@ -188,12 +188,16 @@ class GovernedExecutor:
         return self._write(task, spec, decision, approval_request_id,
                            approval.preview_digest if approval is not None else None)
 
+    def preview(self, tool: str, arguments: dict) -> dict:
+        """What a write of ``tool`` with ``arguments`` would change now (before → after)."""
+        spec = self.registry.spec(tool)
+        if spec is None:
+            raise GovernanceError(f"tool {tool!r} is not registered for this workflow")
+        return self._build_preview(spec, spec.input_model.model_validate(arguments))
+
     def rebuild_preview(self, request) -> dict:
         """The preview an approval request's write would have now (for re-verification)."""
-        spec = self.registry.spec(request.action)
-        if spec is None:
-            raise GovernanceError(f"tool {request.action!r} is not registered for this workflow")
-        return self._build_preview(spec, spec.input_model.model_validate(request.arguments))
+        return self.preview(request.action, request.arguments)
 
     # -- writes -----------------------------------------------------------
 

@@ -284,6 +284,39 @@ def expire_overdue(ledger: "Ledger", *, now: dt.datetime | None = None) -> list[
     return expired
 
 
+def decided_since(
+    ledger: "Ledger",
+    *,
+    workflow: str,
+    since: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+    limit: int = 500,
+) -> tuple[list[ApprovalRequest], dt.datetime | None]:
+    """Requests of ``workflow`` decided (approved or rejected) or expired since ``since``,
+    oldest first, and the newest decision time among them (for a sensor's cursor).
+
+    A pending request past its expiry counts as decided at its expiry time.
+    Executed requests are done and not returned.
+    """
+    now = now or utcnow()
+    t = approval_requests.c
+    decided = select(approval_requests).where(
+        t.workflow == workflow, t.status.in_(["approved", "rejected", "expired"]))
+    lapsed = select(approval_requests).where(
+        t.workflow == workflow, t.status == "pending", t.expires_at <= now)
+    if since is not None:
+        decided = decided.where(t.decided_at >= since)
+        lapsed = lapsed.where(t.expires_at >= since)
+    with ledger.engine.connect() as c:
+        rows = [dict(r._mapping) for r in c.execute(decided.order_by(t.decided_at).limit(limit))]
+        rows += [dict(r._mapping) for r in c.execute(lapsed.order_by(t.expires_at).limit(limit))]
+        decisions = _decisions_for(c, [r["id"] for r in rows])
+    requests = [_from_row(r, decisions.get(r["id"], ())) for r in rows]
+    times = [r.decided_at or r.expires_at for r in requests]
+    requests = [r for _, r in sorted(zip(times, requests), key=lambda pair: pair[0])]
+    return requests, (max(times) if times else None)
+
+
 # ---------------------------------------------------------------------------
 # deciding
 

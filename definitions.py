@@ -1,0 +1,42 @@
+"""The governed-agents code location: every workflow's assets, jobs and sensors.
+
+Resources are chosen per deployment by ``GOVERNED_AGENTS_DEPLOYMENT``:
+``local`` (default; the ledger and ERP from the environment, SQLite in the home)
+or ``prod`` (explicit URLs from ``GOVERNED_AGENTS_DB_URL`` / ``GOVERNED_AGENTS_ERP_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from assets import invoice_reconcile
+from governed_agents.dagster.instance import dagster_home
+from governed_agents.dagster.resources import GovernanceResource
+from sensors import invoice_reconcile as invoice_reconcile_sensors
+from sensors import monitors
+
+_RESOURCES = {
+    "local": lambda: {"governance": GovernanceResource()},
+    "prod": lambda: {"governance": GovernanceResource(
+        ledger_url=dg.EnvVar("GOVERNED_AGENTS_DB_URL"), erp_url=dg.EnvVar("GOVERNED_AGENTS_ERP_URL"))},
+}
+
+
+def _io_manager():
+    return dg.FilesystemIOManager(base_dir=str(dagster_home() / "storage"))
+
+
+deployment = os.environ.get("GOVERNED_AGENTS_DEPLOYMENT", "local")
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([invoice_reconcile]),
+    jobs=[invoice_reconcile.invoice_reconcile_propose, invoice_reconcile.invoice_reconcile_post],
+    sensors=[
+        invoice_reconcile_sensors.approval_sensor,
+        invoice_reconcile_sensors.inbox_sensor,
+        monitors.run_failure_sensor,
+    ],
+    resources={**_RESOURCES[deployment](), "io_manager": _io_manager()},
+)

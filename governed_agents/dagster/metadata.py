@@ -1,0 +1,44 @@
+"""Rendering governance evidence as Dagster metadata (Markdown in the UI)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import dagster as dg
+
+TAG_PREFIX = "governed_agents"
+TAG_WORKFLOW = f"{TAG_PREFIX}/workflow"
+TAG_TRACE = f"{TAG_PREFIX}/trace_id"
+TAG_ENVELOPE = f"{TAG_PREFIX}/envelope_digest"
+TAG_APPROVAL = f"{TAG_PREFIX}/approval_id"
+TAG_ERP = f"{TAG_PREFIX}/erp"
+TAG_REQUESTER = f"{TAG_PREFIX}/requested_by"
+
+
+def receipt_metadata(signed, *, prefix: str = "receipt") -> dict:
+    """A receipt as Markdown plus its id and audit anchor, for materialisation metadata."""
+    from governed_agents.receipts.render import render_markdown
+
+    r = signed.receipt
+    return {
+        f"{prefix}": dg.MetadataValue.md(render_markdown(signed)),
+        f"{prefix}_id": dg.MetadataValue.text(r.receipt_id),
+        f"{prefix}_kind": dg.MetadataValue.text(r.kind),
+        f"{prefix}_audit_anchor": dg.MetadataValue.text(f"#{r.audit_anchor.seq} {r.audit_anchor.hash}"),
+    }
+
+
+def markdown_table(rows: Iterable[dict], columns: list[str], limit: int = 200) -> str:
+    rows = list(rows)
+    if not rows:
+        return "_none_"
+
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows[:limit]:
+        lines.append("| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |")
+    if len(rows) > limit:
+        lines.append(f"\n… and {len(rows) - limit} more")
+    return "\n".join(lines)

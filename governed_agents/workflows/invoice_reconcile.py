@@ -1,0 +1,217 @@
+"""invoice_reconcile: the governed reconciliation's steps, as plain functions.
+
+The Dagster assets in ``assets/invoice_reconcile.py`` only orchestrate these:
+
+1. ``read_batch``: the invoice lines of one import batch from the ERP;
+2. ``quality``: great-expectations over the batch (blocking check);
+3. ``match``: the reconciliation rule (deterministic; the model tier only for
+   PO references rules cannot read), one outcome per invoice;
+4. ``propose``: for each matched invoice, the journal entry's preview and the
+   gate's decision — pure, nothing written yet (policy-conformance check);
+5. ``request_approvals``: one approval request per entry, one batch per run;
+6. ``post``: after a decision, the write through the executor (approved →
+   executed once with a receipt; rejected or expired → a receipt saying so).
+
+Each invoice is its own governed task with its own trace id, so budgets
+(tool calls, tokens, cost) apply per invoice, as the envelope says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+WORKFLOW = "invoice_reconcile"
+WRITE_TOOL = "erp.create_journal_entry"
+
+
+@dataclass
+class Proposal:
+    invoice_id: str
+    arguments: dict
+    preview: dict
+    outcome: str  # the gate's: needs_approval | allow | deny
+    reasons: list[str]
+    trace_id: str
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class RunSummary:
+    """What one proposal run did, for its run receipt and the CLI."""
+
+    batch_id: str
+    outcomes: dict[str, str] = field(default_factory=dict)  # invoice_id -> reason code
+    approval_requests: list[str] = field(default_factory=list)
+    proposals: int = 0
+
+
+def read_batch(erp_engine, batch_id: str | None = None) -> list:
+    from governed_agents.reconcile import load_invoice_lines
+
+    return load_invoice_lines(erp_engine, batch_id)
+
+
+def lines_frame(lines: list):
+    """The raw invoice lines as a DataFrame (for data-quality validation and display)."""
+    import pandas as pd
+
+    from governed_agents.reconcile import INVOICE_FIELDS
+
+    return pd.DataFrame([[getattr(line, f) for f in INVOICE_FIELDS] for line in lines],
+                        columns=list(INVOICE_FIELDS))
+
+
+def quality(lines: list, envelope) -> Any:
+    from governed_agents.quality import validate_invoice_lines
+
+    mostly = float(envelope.envelope.parameters.extra.get("data_quality_mostly", 0.95))
+    return validate_invoice_lines(lines_frame(lines), mostly=mostly)
+
+
+def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], str | None] | None = None):
+    """Reconcile the batch against the ERP as it is now; returns the reconcile result."""
+    from governed_agents.reconcile import ReconcileParams, load_snapshot, reconcile
+
+    return reconcile(lines, load_snapshot(erp_engine), params=ReconcileParams.from_envelope(envelope),
+                     po_extractor=po_extractor)
+
+
+def propose(result, executor, envelope, *, requested_by: str, agent: str = "agent.invoice") -> list[Proposal]:
+    """Preview and gate decision for every matched invoice; writes nothing."""
+    from governed_agents.gate import GateState, ToolCallRequest, decide
+    from governed_agents.timeutil import utcnow
+
+    proposals = []
+    now = utcnow()
+    for outcome in result.outcomes:
+        if outcome.reason != "matched" or not outcome.proposal:
+            continue
+        trace_id = uuid.uuid4().hex
+        request = ToolCallRequest(tool=WRITE_TOOL, arguments=outcome.proposal, task_id=trace_id,
+                                  trace_id=trace_id, workflow=WORKFLOW, principal=agent)
+        decision = decide(envelope, executor.registry, request, GateState(now=now))
+        preview = (executor.preview(WRITE_TOOL, outcome.proposal)
+                   if decision.validated_input is not None else {})
+        proposals.append(Proposal(
+            invoice_id=outcome.invoice_id,
+            arguments=decision.validated_input.model_dump(mode="json") if decision.validated_input else outcome.proposal,
+            preview=preview,
+            outcome=decision.outcome,
+            reasons=[r.message for r in decision.reasons],
+            trace_id=trace_id,
+        ))
+    return proposals
+
+
+def conformance(proposals: list[Proposal]) -> list[dict]:
+    """The proposals the envelope would not allow (an empty list means conformant)."""
+    return [{"invoice_id": p.invoice_id, "outcome": p.outcome, "reasons": p.reasons}
+            for p in proposals if p.outcome == "deny"]
+
+
+def request_approvals(proposals: list[Proposal], executor, envelope, *, requested_by: str, batch_id: str,
+                      run_id: str | None = None, tenant: str | None = "acme",
+                      agent: str = "agent.invoice") -> list:
+    """Record one approval request per proposal, all in one batch."""
+    from governed_agents.executor import TaskContext
+
+    requests = []
+    for p in proposals:
+        task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant=tenant,
+                           task_id=p.trace_id, trace_id=p.trace_id, run_id=run_id)
+        result = executor.call(task, WRITE_TOOL, p.arguments, batch_id=batch_id,
+                               reason=f"invoice {p.invoice_id} matched its PO and goods receipt")
+        if result.outcome == "needs_approval":
+            requests.append(result.approval_request)
+        elif result.outcome == "duplicate":
+            continue  # already posted under this idempotency key: nothing to ask
+        else:
+            raise RuntimeError(f"proposal for {p.invoice_id} was {result.outcome}, not needs_approval")
+    return requests
+
+
+def post(request_id: str, executor, envelope, *, run_id: str | None = None):
+    """Carry out a decided approval request: execute once, or receipt the refusal."""
+    from governed_agents.approvals import get_request
+    from governed_agents.executor import TaskContext
+
+    request = get_request(executor.ledger, request_id)
+    task = TaskContext(envelope=envelope, requested_by=request.requested_by, agent="agent.invoice",
+                       tenant=request.tenant, task_id=request.trace_id or uuid.uuid4().hex,
+                       trace_id=request.trace_id or uuid.uuid4().hex, run_id=run_id)
+    return executor.call(task, request.action, request.arguments, approval_request_id=request.id)
+
+
+def run_receipt(ledger, envelope, *, run_id: str, trace_id: str, requested_by: str, summary: dict,
+                checks: list[dict], notes: str | None = None, kind: str = "run"):
+    """A signed receipt for a whole run, anchored to a ``run.receipted`` audit event."""
+    from governed_agents.identity.keys import signing_key
+    from governed_agents.receipts.model import Receipt
+    from governed_agents.receipts.signing import sign_receipt
+    from governed_agents.receipts.store import store_receipt
+    from governed_agents.timeutil import utcnow
+
+    now = utcnow()
+    with ledger.transaction() as c:
+        anchor = ledger.append("run.receipted", {"summary": summary, "checks": checks, "notes": notes},
+                               actor="dagster", workflow=envelope.envelope.workflow, trace_id=trace_id,
+                               run_id=run_id, envelope_version=envelope.version,
+                               envelope_digest=envelope.digest, conn=c)
+        receipt = Receipt(kind=kind, workflow=envelope.envelope.workflow, envelope_version=envelope.version,
+                          envelope_digest=envelope.digest, trace_id=trace_id, run_id=run_id,
+                          requester=requested_by, checks=checks, started_at=now, finished_at=now,
+                          audit_anchor={"seq": anchor.seq, "hash": anchor.hash}, notes=notes,
+                          extra={"summary": summary})
+        signed = sign_receipt(receipt, signing_key())
+        store_receipt(ledger, signed, conn=c)
+    return signed
+
+
+def summarise(result, requests: list, *, batch_id: str) -> dict:
+    """The run's outcome in numbers and ids: what the CLI prints and the run receipt holds."""
+    from collections import Counter
+
+    outcomes = {o.invoice_id: o.reason for o in result.outcomes}
+    return {
+        "batch_id": batch_id,
+        "invoices": len(outcomes),
+        "by_reason": dict(sorted(Counter(outcomes.values()).items())),
+        "outcomes": outcomes,
+        "approval_requests": [r.id for r in requests],
+    }
+
+
+def injection_leaks(result, envelope, *, scorer=None) -> list[dict]:
+    """Defence in depth: re-score the text that would reach a write (the proposal's
+    memo) independently of the rule that screened the invoice. Anything at or above
+    the envelope's threshold is a leak and blocks the run."""
+    from governed_agents.safety.injection import score_text
+
+    scorer = scorer or score_text
+    threshold = envelope.envelope.safety.block_on_prompt_injection_score_gte
+    leaks = []
+    for outcome in result.outcomes:
+        if outcome.reason != "matched" or not outcome.proposal:
+            continue
+        text = str(outcome.proposal.get("memo") or "")
+        if text and (score := scorer(text, context="data").score) >= threshold:
+            leaks.append({"invoice_id": outcome.invoice_id, "score": round(score, 3), "text": text[:200]})
+    return leaks
+
+
+def checks_of_run(instance, run_id: str) -> list[dict]:
+    """The asset-check results recorded so far in a Dagster run (for its receipt)."""
+    from dagster import DagsterEventType
+
+    checks = []
+    for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        checks.append({"name": f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+                       "passed": bool(evaluation.passed),
+                       "details": evaluation.description})
+    return checks
