@@ -128,6 +128,14 @@ CASES = [
     ("scalar_document", BASE, "just some text\n", 1, 1, "", "found a scalar"),
     ("null_document", BASE, "~\n", 1, 1, "", "found a null"),
     ("too_deep", BASE, "a: " + "[" * 40 + "]" * 40 + "\n", 1, 35, "", "nesting deeper than 32 levels"),
+    ("surrogate_escape", BASE, BASE + 'description: "ok \\ud800"\n', 25, 14, "",
+     "unpaired surrogate (\\ud800)"),
+    ("binary_tag", '    - "FinanceAdmin"', "    - !!binary QQ==", 18, 7, "", "YAML tag !!binary is not allowed"),
+    ("python_tag", BASE, BASE + "x: !!python/object/apply:os.system [id]\n", 25, 4, "",
+     "YAML tag !!python/object/apply:os.system is not allowed"),
+    ("custom_tag", '    - "FinanceAdmin"', "    - !role FinanceAdmin", 18, 7, "", "YAML tag !role is not allowed"),
+    ("huge_integer", "max_tool_calls: 8", "max_tool_calls: " + "9" * 5000, 9, 19, "",
+     "cannot read the value '99999"),
     ("complex_key", BASE, BASE + "? [a, b]\n: c\n", 25, 3, "", "keys must be plain scalars"),
 ]
 

@@ -165,3 +165,19 @@ def test_thousands_of_errors_are_listed_in_details_and_capped_in_the_message():
     assert len(result.details["errors"]) == 500
     lines = result.message.splitlines()
     assert len(lines) == 51 and lines[-1] == "fuzz.yaml: … and 450 more problems"
+
+
+@FUZZ
+@given(st.lists(st.integers(min_value=0, max_value=0x10FFFF), max_size=12), st.sampled_from(["description", "version"]))
+@example([0xD800], "description")
+@example([0xDFFF, 0x41], "version")
+@example([0x0, 0x7, 0x85, 0x2028, 0xFEFF, 0x10FFFF], "description")
+def test_escaped_code_points_in_double_quoted_strings(code_points, field):
+    # YAML escapes can produce what raw text cannot: control characters, lone surrogates.
+    escaped = "".join(f"\\U{c:08x}" for c in code_points)
+    text = EXAMPLE.replace("version: 2026-03-01\n", "") + f'{field}: "{escaped}"\n'
+    if field == "description":
+        text += "version: v1\n"
+    result = load_or_refuse(text)
+    if isinstance(result, LoadedEnvelope):
+        result.digest.encode("ascii")

@@ -160,18 +160,39 @@ def _key_of(loader: _EnvelopeYamlLoader, node: yaml.Node) -> Any:
     return value
 
 
+_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+)
+
+
 def _structure_problems(source: str, loader: _EnvelopeYamlLoader, root: yaml.Node) -> list[EnvelopeProblem]:
     """Duplicate keys, merge keys and non-scalar keys, anywhere in the tree."""
     problems: list[EnvelopeProblem] = []
     stack = [root]
     while stack:
         node = stack.pop()
-        if isinstance(node, yaml.SequenceNode):
+        if node.tag not in _TAGS and node.tag != "tag:yaml.org,2002:merge":
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            problems.append(
+                _problem(source, node.start_mark, "", f"YAML tag {tag} is not allowed in an envelope (quote the value if it is text)")
+            )
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                node.value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = node.value[exc.start]
+                problems.append(
+                    _problem(source, node.start_mark, "", f"text contains an unpaired surrogate (\\u{ord(bad):04x}); not valid Unicode")
+                )
+        elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
             seen: dict[Any, yaml.Node] = {}
             for key_node, value_node in node.value:
                 stack.append(value_node)
+                if isinstance(key_node, yaml.ScalarNode):
+                    stack.append(key_node)
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     problems.append(_problem(source, key_node.start_mark, "", "YAML merge keys (<<) are not allowed"))
                     continue
@@ -295,12 +316,19 @@ def _construction_problem(source: str, root: yaml.Node | None, exc: Exception) -
     stack = [root] if root is not None else []
     while stack:
         node = stack.pop()
+        if node.tag not in _TAGS and node.tag != "tag:yaml.org,2002:merge":
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            problems.append(
+                _problem(source, node.start_mark, "", f"YAML tag {tag} is not allowed in an envelope (quote the value if it is text)")
+            )
+            continue
         if isinstance(node, yaml.ScalarNode):
             probe = _EnvelopeYamlLoader("")
             try:
                 probe.construct_object(node)
             except Exception as inner:  # noqa: BLE001 - we are looking for exactly this failure
-                return _problem(source, node.start_mark, "", f"cannot read the value {node.value!r}: {inner}")
+                shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+                return _problem(source, node.start_mark, "", f"cannot read the value {shown!r}: {inner}")
             finally:
                 probe.dispose()
         elif isinstance(node, yaml.SequenceNode):
@@ -364,7 +392,11 @@ def load_envelope_text(text: str | bytes, source_name: str = "<envelope>") -> Lo
         envelope = Envelope.model_validate(data)
     except ValidationError as exc:
         _raise(source, _validation_problems(source, root, exc))
-    return LoadedEnvelope(envelope=envelope, digest=_digest(envelope.model_dump(mode="json")), source=source)
+    try:
+        digest = _digest(envelope.model_dump(mode="json"))
+    except (TypeError, ValueError) as exc:  # pragma: no cover - the checks above should make this unreachable
+        _raise(source, [EnvelopeProblem(source, None, None, "", f"the envelope has no canonical form: {exc}")])
+    return LoadedEnvelope(envelope=envelope, digest=digest, source=source)
 
 
 def load_envelope(path: str | Path) -> LoadedEnvelope:
