@@ -42,7 +42,7 @@ from governed_agents.ledger.schema import audit_events, audit_head
 # The Alembic head this code expects. Checked with one query on open so that the
 # common case (already migrated) never imports Alembic; a test keeps it equal to
 # the head of migrations/versions.
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_routing"
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

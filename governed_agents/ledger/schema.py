@@ -136,13 +136,119 @@ spend_reservations = Table(
     Column("actual_usd", Numeric(18, 8), nullable=True),
     Column("estimated_tokens", Integer, nullable=False, default=0),
     Column("actual_tokens", Integer, nullable=True),
-    Column("status", String(16), nullable=False),  # reserved | settled | released
+    Column("status", String(16), nullable=False),  # reserved | settled | released | expired
     Column("trace_id", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("settled_at", DateTime(timezone=True), nullable=True),
+    # Added in 0002_routing (all nullable: rows from before carry none of them).
+    Column("alias", String(64), nullable=True),  # the catalog alias the tier resolved to
+    Column("run_id", String(64), nullable=True),
+    Column("offline_model", Boolean, nullable=True),  # the offline stand-in answered
+    Column("cache_hit", Boolean, nullable=True),  # answered from model_cache at no cost
+    Column("downgrade", String(128), nullable=True),  # ladder steps applied, comma-separated
 )
 Index("ix_spend_task", spend_reservations.c.task_id)
 Index("ix_spend_workflow_created", spend_reservations.c.workflow, spend_reservations.c.created_at)
+Index("ix_spend_created", spend_reservations.c.created_at)
+
+# --- model gateway (0002_routing) -----------------------------------------------------------
+# Money in the two tables below is an integer count of 1e-8 USD (``*_usd_e8``), the
+# resolution of spend_reservations' Numeric(18, 8): exact arithmetic in SQL on both
+# SQLite (whose NUMERIC is a float) and PostgreSQL.
+
+# Running totals per budget scope and period, moved in the same transaction as the
+# reservation or settlement that changes them; a reservation is checked against them
+# under a lock per scope (pg_advisory_xact_lock; SQLite's BEGIN IMMEDIATE), so the
+# check and the insert are atomic. scope_key is "<scope>:<period>:<period_key>:<name>",
+# e.g. "workflow:day:2026-03-01:invoice_reconcile" or "task:task:-:<task id>".
+spend_counters = Table(
+    "spend_counters",
+    metadata,
+    Column("scope_key", String(400), primary_key=True),
+    Column("scope", String(16), nullable=False),  # task | workflow | user | tenant
+    Column("name", String(200), nullable=False),
+    Column("period", String(8), nullable=False),  # task | day | month
+    Column("period_key", String(10), nullable=False),  # - | 2026-03-01 | 2026-03
+    Column("reserved_usd_e8", BigInteger, nullable=False),
+    Column("settled_usd_e8", BigInteger, nullable=False),
+    Column("reserved_tokens", BigInteger, nullable=False),
+    Column("settled_tokens", BigInteger, nullable=False),
+    Column("calls", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Spend caps set by an admin, in addition to the envelope's; the lower cap wins.
+# name "*" applies to every workflow / user / tenant.
+spend_caps = Table(
+    "spend_caps",
+    metadata,
+    Column("scope", String(16), primary_key=True),  # workflow | user | tenant
+    Column("name", String(200), primary_key=True),
+    Column("period", String(8), primary_key=True),  # day | month
+    Column("cap_usd_e8", BigInteger, nullable=False),
+    Column("set_by", String(128), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+# Answers to identical deterministic calls (temperature 0; same model, messages,
+# tools and options; same tenant). key is a sha256 over exactly those.
+model_cache = Table(
+    "model_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("model", String(200), nullable=False),
+    Column("alias", String(64), nullable=True),
+    Column("tenant", String(128), nullable=True),
+    Column("response", Text, nullable=False),  # canonical JSON of the normalised answer
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("offline_model", Boolean, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_model_cache_expires", model_cache.c.expires_at)
+
+# One redacted transcript per model call (id = the spend reservation's id), kept for
+# the envelope's logging.store_transcripts_days; expires_at drives the purge.
+transcripts = Table(
+    "transcripts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("task_id", String(64), nullable=False),
+    Column("workflow", String(128), nullable=False),
+    Column("trace_id", String(64), nullable=True),
+    Column("run_id", String(64), nullable=True),
+    Column("tier", String(32), nullable=True),
+    Column("model", String(200), nullable=True),
+    Column("request", Text, nullable=False),  # canonical JSON: messages, tools, options
+    Column("response", Text, nullable=False),  # canonical JSON: the answer
+    Column("redacted", Boolean, nullable=False),
+    Column("offline_model", Boolean, nullable=False),
+    Column("cache_hit", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_transcripts_trace", transcripts.c.trace_id)
+Index("ix_transcripts_expires", transcripts.c.expires_at)
+
+# How each task ended, for cost per *completed* task (the spend of failed and
+# abandoned tasks counts against the completed ones).
+task_outcomes = Table(
+    "task_outcomes",
+    metadata,
+    Column("task_id", String(64), primary_key=True),
+    Column("workflow", String(128), nullable=False),
+    Column("principal", String(128), nullable=True),
+    Column("tenant", String(128), nullable=True),
+    Column("trace_id", String(64), nullable=True),
+    Column("run_id", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),  # completed | failed | refused | stopped
+    Column("detail", Text, nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_task_outcomes_workflow_finished", task_outcomes.c.workflow, task_outcomes.c.finished_at)
 
 # scope: "global" or "workflow:<name>".
 kill_switch = Table(
