@@ -79,6 +79,46 @@ def test_changes_in_words_with_direction(replacements, append, expected):
     assert changed(*replacements, append=append) == expected
 
 
+FLIP = {"loosening": "tightening", "tightening": "loosening", None: None}
+
+
+@pytest.mark.parametrize(
+    "replacements, append",
+    [
+        ([("write_actions_require_approval: true", "write_actions_require_approval: false")], ""),
+        ([("redact_pii: true", "redact_pii: false")], ""),
+        ([("hard_cost_cap_usd: 1.25", "hard_cost_cap_usd: 1.25\n  workflow_daily_usd: 50")], ""),
+        ([("  approval_roles:", "  bounds: {max_amount_usd: 500}\n  approval_roles:")], ""),
+        ([('workflow: "invoice_reconcile"', "workflow: other")], ""),
+        ([], "pattern: continuous\n"),
+        ([("max_tool_calls: 8", "max_tool_calls: 20")], ""),
+    ],
+)
+def test_reversing_a_change_reverses_its_direction(replacements, append):
+    text = BASE
+    for old, new in replacements:
+        text = text.replace(old, new)
+    a, b = load_envelope(EXAMPLE), load_envelope_text(text + append, "b.yaml")
+    forward, backward = diff_envelopes(a, b), diff_envelopes(b, a)
+    assert forward and len(forward) == len(backward)
+    assert [FLIP[c.direction] for c in forward] == [c.direction for c in backward]
+
+
+def test_changed_caps_and_bounds_and_renames_in_words():
+    a = load_envelope_text(
+        BASE.replace("hard_cost_cap_usd: 1.25", "hard_cost_cap_usd: 1.25\n  tenant_monthly_usd: 100")
+        .replace("  approval_roles:", "  bounds: {max_amount_usd: 500}\n  approval_roles:"), "a.yaml")
+    b = load_envelope_text(
+        BASE.replace("hard_cost_cap_usd: 1.25", "hard_cost_cap_usd: 1.25\n  tenant_monthly_usd: 80.5")
+        .replace("  approval_roles:", "  bounds: {max_amount_usd: 750}\n  approval_roles:")
+        .replace('workflow: "invoice_reconcile"', "workflow: invoices"), "b.yaml")
+    assert [(c.message, c.direction) for c in diff_envelopes(a, b)] == [
+        ("workflow renamed invoice_reconcile → invoices", None),
+        ("tenant_monthly_usd lowered 100.00 → 80.50", "tightening"),
+        ("bound max_amount_usd raised 500 → 750", "loosening"),
+    ]
+
+
 def test_the_briefs_review_example():
     messages = changed(
         ('    - "erp.create_journal_entry"\n', '    - "erp.create_journal_entry"\n    - "erp.post_payment"\n'),

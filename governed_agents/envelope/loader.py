@@ -166,7 +166,8 @@ _TAGS = frozenset(
 
 
 def _structure_problems(source: str, loader: _EnvelopeYamlLoader, root: yaml.Node) -> list[EnvelopeProblem]:
-    """Duplicate keys, merge keys and non-scalar keys, anywhere in the tree."""
+    """What PyYAML would accept silently: duplicate keys, merge keys, non-scalar keys,
+    explicit tags beyond the plain ones, and text that is not valid Unicode."""
     problems: list[EnvelopeProblem] = []
     stack = [root]
     while stack:
@@ -316,12 +317,6 @@ def _construction_problem(source: str, root: yaml.Node | None, exc: Exception) -
     stack = [root] if root is not None else []
     while stack:
         node = stack.pop()
-        if node.tag not in _TAGS and node.tag != "tag:yaml.org,2002:merge":
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            problems.append(
-                _problem(source, node.start_mark, "", f"YAML tag {tag} is not allowed in an envelope (quote the value if it is text)")
-            )
-            continue
         if isinstance(node, yaml.ScalarNode):
             probe = _EnvelopeYamlLoader("")
             try:
@@ -376,7 +371,10 @@ def _parse(text: str, source: str) -> tuple[yaml.Node, Any]:
 
 def load_envelope_text(text: str | bytes, source_name: str = "<envelope>") -> LoadedEnvelope:
     """Validate envelope YAML ``text``; ``source_name`` is used in messages and kept as ``.source``."""
-    source = str(source_name)
+    return _load(text, str(source_name))[0]
+
+
+def _load(text: str | bytes, source: str) -> tuple[LoadedEnvelope, yaml.Node]:
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
             _raise(source, [EnvelopeProblem(source, None, None, "", f"the file is larger than {MAX_BYTES} bytes")])
@@ -396,11 +394,15 @@ def load_envelope_text(text: str | bytes, source_name: str = "<envelope>") -> Lo
         digest = _digest(envelope.model_dump(mode="json"))
     except (TypeError, ValueError) as exc:  # pragma: no cover - the checks above should make this unreachable
         _raise(source, [EnvelopeProblem(source, None, None, "", f"the envelope has no canonical form: {exc}")])
-    return LoadedEnvelope(envelope=envelope, digest=digest, source=source)
+    return LoadedEnvelope(envelope=envelope, digest=digest, source=source), root
 
 
 def load_envelope(path: str | Path) -> LoadedEnvelope:
     """Load and validate the envelope at ``path``; raises ``PolicyError`` with every problem found."""
+    return _load_file(path)[0]
+
+
+def _load_file(path: str | Path) -> tuple[LoadedEnvelope, yaml.Node]:
     source = str(path)
     file = Path(path)
     try:
@@ -411,7 +413,7 @@ def load_envelope(path: str | Path) -> LoadedEnvelope:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         _raise(source, [EnvelopeProblem(source, None, None, "", f"cannot read: {exc.strerror or exc}")])
-    return load_envelope_text(data, source)
+    return _load(data, source)
 
 
 def envelope_path(workflow: str) -> Path:
@@ -432,10 +434,8 @@ def find_envelope(workflow: str) -> LoadedEnvelope:
             f"no envelope for workflow {workflow!r}: {path} does not exist",
             hint="a workflow without an envelope does not run; create the file or check GOVERNED_AGENTS_POLICY_DIR",
         )
-    loaded = load_envelope(path)
+    loaded, root = _load_file(path)
     if loaded.workflow != workflow:
-        text = path.read_text(encoding="utf-8-sig")
-        root, _ = _parse(text, str(path))
         node = _node_for(root, ("workflow",))
         _raise(
             str(path),
