@@ -9,14 +9,22 @@ on PostgreSQL; on SQLite every write transaction starts with ``BEGIN
 IMMEDIATE``, which already serialises writers. Under the lock the event gets
 ``seq = head.seq + 1`` and ``prev_hash = head.hash``, and the head moves to it,
 in the same transaction as whatever state change the event records.
+
+Round trips decide PostgreSQL's append rate, so there the lock, the hash, the
+insert and the head move run server-side in one call (``ga_audit_append``, from
+the migration) on a text the client rendered beforehand (``audit.hash_template``);
+the client re-derives the hash with ``event_hash`` and refuses a mismatch. The
+PostgreSQL driver is psycopg2 (``postgresql+psycopg2://``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
+import sqlite3
 import threading
 import uuid
 from pathlib import Path
@@ -342,6 +350,9 @@ class Ledger:
             raise LedgerError(f"audit event {kind!r}: payload has no canonical JSON form: {exc}") from exc
         fields["event_id"] = str(uuid.uuid4())
         fields["ts"] = _dt.datetime.now(_UTC)
+        # Everything but the chain fields is rendered before the chain lock is taken,
+        # so the lock is held only for the head read, one SHA-256, and the writes.
+        template = hash_template(fields)
 
         if conn is None:
             if self.dialect == "postgresql":
@@ -351,21 +362,21 @@ class Ledger:
                 except DBAPIError as exc:
                     raise self._error("connect to", exc) from exc
                 with own:
-                    return self._append(own, fields)
+                    return self._append(own, fields, template)
             with self.transaction() as own:
-                return self._append(own, fields)
+                return self._append(own, fields, template)
         if self.dialect == "sqlite" and not conn.get_execution_options().get("ga_immediate"):
             raise LedgerError(
                 "Ledger.append(conn=...) on SQLite needs a connection from Ledger.transaction()",
                 hint="open the transaction with `with ledger.transaction() as conn:` so it takes the write lock up front",
             )
-        return self._append(conn, fields)
+        return self._append(conn, fields, template)
 
-    def _append(self, conn: sa.Connection, fields: dict[str, Any]) -> AuditEvent:
+    def _append(self, conn: sa.Connection, fields: dict[str, Any], template: tuple[str, str, str]) -> AuditEvent:
         if self.dialect == "postgresql":
-            self._append_postgres(conn, fields)
+            self._append_postgres(conn, fields, template)
         else:
-            self._append_sqlite(conn, fields)
+            self._append_sqlite(conn, fields, template)
         return AuditEvent(
             seq=fields["seq"],
             event_id=fields["event_id"],
@@ -382,16 +393,15 @@ class Ledger:
             hash=fields["hash"],
         )
 
-    def _append_sqlite(self, conn: sa.Connection, fields: dict[str, Any]) -> None:
-        # The hot path runs the three pre-compiled statements on the driver
-        # connection inside SQLAlchemy's transaction: a third of the cost of
-        # going through statement execution for each.
+    def _append_sqlite(self, conn: sa.Connection, fields: dict[str, Any], template: tuple[str, str, str]) -> None:
+        # The hot path runs three fixed statements on the driver connection, inside
+        # SQLAlchemy's transaction: a third of the cost of full statement execution.
         driver = conn.connection.driver_connection
+        prefix, middle, suffix = template
         try:
             head_seq, head_hash = driver.execute(_SQLITE_READ_HEAD).fetchone()
-            fields["seq"] = seq = head_seq + 1
-            fields["prev_hash"] = head_hash
-            fields["hash"] = digest = event_hash(fields)
+            seq = head_seq + 1
+            digest = hashlib.sha256(f"{prefix}{head_hash}{middle}{seq}{suffix}".encode()).hexdigest()
             driver.execute(
                 _SQLITE_INSERT,
                 (
@@ -413,9 +423,12 @@ class Ledger:
             driver.execute(_SQLITE_ADVANCE_HEAD, (seq, digest))
         except self.engine.dialect.loaded_dbapi.Error as exc:
             raise self._error("append to", exc) from exc
+        fields["seq"] = seq
+        fields["prev_hash"] = head_hash
+        fields["hash"] = digest
 
-    def _append_postgres(self, conn: sa.Connection, fields: dict[str, Any]) -> None:
-        prefix, middle, suffix = hash_template(fields)
+    def _append_postgres(self, conn: sa.Connection, fields: dict[str, Any], template: tuple[str, str, str]) -> None:
+        prefix, middle, suffix = template
         params = dict(fields, hash_prefix=prefix, hash_middle=middle, hash_suffix=suffix)
         try:
             seq, prev_hash, digest = conn.exec_driver_sql(_PG_APPEND, params).one()
@@ -423,11 +436,12 @@ class Ledger:
             raise self._error("append to", exc) from exc
         fields["seq"] = seq
         fields["prev_hash"] = prev_hash
-        fields["hash"] = event_hash(fields)
-        if fields["hash"] != digest:  # pragma: no cover - hash_template and event_hash disagree: a bug
+        fields["hash"] = digest
+        # The database filled in the template; check it against the reference hash.
+        if event_hash(fields) != digest:  # pragma: no cover - a bug, never expected
             raise LedgerError(
                 f"audit event {seq}: the database computed hash {digest[:12]}… but the event hashes to "
-                f"{fields['hash'][:12]}…; refusing to continue",
+                f"{event_hash(fields)[:12]}…; refusing to continue",
                 hint="this is a bug in governed-agents; run `governed-agents audit verify`",
             )
 
@@ -542,10 +556,11 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
     def _on_begin(conn):  # noqa: ANN001
         # Straight to the driver: this runs once per transaction, on the append hot path.
         statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get("ga_immediate") else "BEGIN"
+        driver = conn.connection.driver_connection
         try:
-            conn.connection.driver_connection.execute(statement)
-        except Exception as exc:  # noqa: BLE001 - sqlite3.Error, re-raised as SQLAlchemy's wrapper
-            raise DBAPIError(statement, None, exc) from exc
+            driver.execute(statement)
+        except sqlite3.Error as exc:  # e.g. "database is locked" after the busy timeout
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
     return engine
 
