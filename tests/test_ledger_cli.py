@@ -19,10 +19,9 @@ REPO = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).parent / "governed-agents")
 
 
-@pytest.fixture
-def ledger(db_url, monkeypatch):
-    monkeypatch.setenv("GOVERNED_AGENTS_DB_URL", db_url)
-    ledger = Ledger.open(db_url)
+def _seeded(url: str, monkeypatch) -> Ledger:
+    monkeypatch.setenv("GOVERNED_AGENTS_DB_URL", url)
+    ledger = Ledger.open(url)
     for i in range(12):
         ledger.append(
             "gate.decision" if i % 3 else "approval.requested",
@@ -31,6 +30,12 @@ def ledger(db_url, monkeypatch):
             trace_id=f"trace-{i % 2}",
         )
     return ledger
+
+
+@pytest.fixture
+def ledger(sqlite_url, monkeypatch):
+    """The CLI does not depend on the database; one test below runs it on both."""
+    return _seeded(sqlite_url, monkeypatch)
 
 
 def _tamper(ledger: Ledger, sql: str) -> None:
@@ -72,6 +77,17 @@ def test_verify_names_an_edited_event(ledger, capsys):
     assert report["ok"] is False and report["error"] == "AuditChainBroken"
     assert report["details"]["first_bad_seq"] == 5
     assert report["details"]["problem"] == "event 5: hash does not match its content (edited?)"
+
+
+def test_verify_on_both_databases(db_url, monkeypatch, capsys):
+    ledger = _seeded(db_url, monkeypatch)
+    assert main(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.startswith("audit chain OK: 12 events, head ")
+    _tamper(ledger, "DELETE FROM audit_events WHERE seq = 3")
+    assert main(["audit", "verify", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["details"]["first_bad_seq"] == 3
+    assert report["message"] == "audit chain BROKEN: event 3 missing: chain jumps from 2 to 4 (deleted?)"
 
 
 def test_verify_names_a_deleted_event_and_a_deleted_tail(ledger, capsys):
