@@ -169,6 +169,16 @@ def _negated(text: str, start: int, end: int) -> bool:
     )
 
 
+def _evidence(text: str, start: int, end: int) -> str:
+    """The sentence around a match (at most 160 characters), for people to check the answer against."""
+    left = max(text.rfind(stop, 0, start) for stop in (". ", "\n", "; ", "! ", "? "))
+    left = 0 if left < 0 else left + 2
+    rights = [i for i in (text.find(stop, end) for stop in (". ", "\n", "; ", "! ", "? ")) if i >= 0]
+    right = min(rights) + 1 if rights else len(text)
+    sentence = text[left:right].strip()
+    return sentence if len(sentence) <= 160 else text[max(0, start - 60) : end + 60].strip()
+
+
 def extract_po_reference(text: str, cap: Capability = "basic") -> dict:
     """``{"po_reference": str | None, "confidence": float, "candidates": [...], "evidence": str}``."""
     found: list[tuple[str, int, int, bool]] = []  # (ref, start, end, cued)
@@ -193,18 +203,18 @@ def extract_po_reference(text: str, cap: Capability = "basic") -> dict:
         if len(pool) == 1:
             ref, start, end, cued = pool[0]
             return {"po_reference": ref, "confidence": 0.95 if cued else 0.8, "candidates": candidates,
-                    "evidence": text[max(0, start - 30) : end + 10].strip()}
+                    "evidence": _evidence(text, start, end)}
         pool = sorted(pool, key=lambda f: (not f[3], f[1]))
         ref, start, end, _ = pool[0]
         return {"po_reference": ref, "confidence": 0.6, "candidates": candidates,
-                "evidence": text[max(0, start - 30) : end + 10].strip()}
+                "evidence": _evidence(text, start, end)}
     ref, start, end, cued = sorted(found, key=lambda f: (not f[3], f[1]))[0]
     if len(found) > 1:
         confidence = 0.4
     else:
         confidence = 0.9 if cued else 0.6
     return {"po_reference": ref, "confidence": confidence, "candidates": candidates,
-            "evidence": text[max(0, start - 30) : end + 10].strip()}
+            "evidence": _evidence(text, start, end)}
 
 
 def _labels_from(instruction: str) -> tuple[str, ...]:
