@@ -16,9 +16,11 @@ For each database and writer count it runs, in fresh databases:
 
 Writers are separate processes that open their ledger, warm up, then start
 together at a barrier; the rate is all events over the wall time from the first
-start to the last finish. Each figure is the median of --repeats runs, with the
-min–max spread. ``chained/plain`` is the ratio of time per event (plain rate ÷
-chained rate). Prints a Markdown table on stdout; progress on stderr.
+start to the last finish. Chained and plain runs alternate, so both see the same
+background load. Each figure is the median of --repeats runs, with the min–max
+spread; ``chained/plain`` is the ratio of time per event (plain rate ÷ chained
+rate), the median over the paired runs. Prints a Markdown table on stdout;
+progress on stderr.
 """
 
 from __future__ import annotations
@@ -254,28 +256,34 @@ def main(argv: list[str] | None = None) -> int:
         backends = ["sqlite"] if args.only == "sqlite" else ["postgresql"]
 
     rows = []
+    loads = []
     with tempfile.TemporaryDirectory(prefix="ga-bench-") as tmp:
         for backend in backends:
             for writers in args.writers:
-                figures = {}
-                for mode in ("chained", "plain"):
-                    rates = []
-                    for r in range(args.repeats):
+                figures: dict[str, list[float]] = {"chained": [], "plain": []}
+                # Alternate the two modes so that both see the same background load.
+                for r in range(args.repeats):
+                    for mode in ("chained", "plain"):
+                        loads.append(os.getloadavg()[0])
                         rate = run_once(backend, mode, writers, args.events, args.pg_url, Path(tmp))
-                        rates.append(rate)
+                        figures[mode].append(rate)
                         print(f"{backend} {writers} writer(s) {mode} run {r + 1}: {rate:,.0f}/s", file=sys.stderr)
-                    figures[mode] = rates
-                ratio = statistics.median(figures["plain"]) / statistics.median(figures["chained"])
-                rows.append((backend, writers, figures["chained"], figures["plain"], ratio))
+                ratios = [p / c for c, p in zip(figures["chained"], figures["plain"])]
+                rows.append((backend, writers, figures["chained"], figures["plain"], ratios))
 
     print(f"Audit append throughput, {dt.date.today().isoformat()}, {_machine()}")
-    print(f"{_versions(args.pg_url, backends)}; {args.events} events per run, median of {args.repeats} runs (min–max)")
+    print(f"{_versions(args.pg_url, backends)}")
+    print(
+        f"{args.events} events per run; median of {args.repeats} runs (min–max); "
+        f"1-minute load average at the start of each run: {min(loads):.1f}–{max(loads):.1f}"
+    )
     print()
     print("| database | writers | chained appends/s | plain inserts/s | chained/plain (time per event) |")
     print("|---|---:|---:|---:|---:|")
-    for backend, writers, chained, plain, ratio in rows:
+    for backend, writers, chained, plain, ratios in rows:
         name = "SQLite" if backend == "sqlite" else "PostgreSQL"
-        print(f"| {name} | {writers} | {_fmt(chained)} | {_fmt(plain)} | {ratio:.2f}× |")
+        spread = f"{min(ratios):.2f}–{max(ratios):.2f}"
+        print(f"| {name} | {writers} | {_fmt(chained)} | {_fmt(plain)} | {statistics.median(ratios):.2f}× ({spread}) |")
     return 0
 
 

@@ -70,3 +70,32 @@ def test_concurrent_appenders_in_several_processes_never_fork_the_chain(db_url, 
     assert result.ok, result
     assert (result.events_checked, result.head_seq) == (total, total)
     assert ledger.head() == (total, events[-1].hash)
+
+
+def test_threads_sharing_one_ledger_never_fork_the_chain(db_url):
+    import threading
+
+    ledger = Ledger.open(db_url)
+    errors: list[BaseException] = []
+
+    def write(name: str) -> None:
+        try:
+            for i in range(50):
+                if i % 2:
+                    ledger.append("threaded.append", {"i": i}, actor=name)
+                else:
+                    with ledger.transaction() as conn:
+                        ledger.append("threaded.append", {"i": i}, actor=name, conn=conn)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"thread-{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    events = ledger.events()
+    assert [e.seq for e in events] == list(range(1, 201))
+    assert Counter(e.actor for e in events) == {f"thread-{n}": 50 for n in range(4)}
+    assert ledger.verify().ok

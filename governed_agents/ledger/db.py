@@ -92,6 +92,22 @@ _cache: dict[tuple[int, str], "Ledger"] = {}
 _cache_lock = threading.RLock()
 
 
+def _after_fork_in_child() -> None:
+    # A forked child must not use (or close) the parent's pooled connections, and
+    # must not inherit the cache lock in whatever state another thread left it.
+    global _cache_lock
+    _cache_lock = threading.RLock()
+    for ledger in list(_cache.values()):
+        ledger.engine.dispose(close=False)
+        if ledger._autocommit is not None:
+            ledger._autocommit.dispose(close=False)
+    _cache.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def safe_url(url: str) -> str:
     """The URL with any password masked, for messages."""
     try:
