@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, Numeric, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -57,3 +57,48 @@ journal_entries = Table(
     Column("posted_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("idempotency_key", name="uq_journal_entries_idempotency_key"),
 )
+
+# -- invoice imports (docs/erp.md) --------------------------------------------
+#
+# Invoice lines are kept exactly as the CSV gave them (raw strings): a line that
+# breaks a business rule is still loaded, and reconciliation reports it as a
+# ``data_quality`` exception naming the field and value. Text columns, not
+# String(n): an over-long value must reach reconciliation, not fail the load
+# on PostgreSQL.
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("source", Text, nullable=False),  # the directory or file loaded
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("invoice_lines", Integer, nullable=False),
+    Column("files", Text, nullable=False),  # JSON: {file name: rows loaded}
+    Column("sha256", String(64), nullable=True),  # of invoices.csv, when one was loaded
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_batch", String(64), nullable=False, index=True),
+    Column("source_row", Integer, nullable=False),  # line number in the file (header = 1)
+    Column("invoice_id", Text, nullable=True, index=True),
+    Column("vendor_name", Text, nullable=True),
+    Column("vendor_tax_id", Text, nullable=True),
+    Column("invoice_number", Text, nullable=True),
+    Column("invoice_date", Text, nullable=True),
+    Column("currency", Text, nullable=True),
+    Column("po_reference", Text, nullable=True),
+    Column("line_no", Text, nullable=True),
+    Column("sku", Text, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("quantity", Text, nullable=True),
+    Column("unit_price", Text, nullable=True),
+    Column("line_total", Text, nullable=True),
+    Column("memo", Text, nullable=True),
+)
+
+# Reconciliation and the goods-receipts import look receipts up by PO line.
+# (An index only: existing ERP databases work without it, created on new ones.)
+Index("ix_goods_receipts_po_line", goods_receipts.c.po_number, goods_receipts.c.line_no)
