@@ -1,10 +1,16 @@
-"""``governed-agents demo``: the governed write loop, end to end, on embedded defaults.
+"""``governed-agents demo``: the product on embedded defaults, no keys, no network.
 
-An agent acting for a requester reads the ERP through the gate, is refused what
-the envelope does not allow, proposes a journal entry that needs approval, is
-refused self-approval, gets approved by a FinanceAdmin holding a scoped token,
-writes once (a retry is a no-op), and leaves a signed receipt that verifies
-offline, anchored in an audit chain that verifies. Needs no keys and no network.
+Two demos:
+
+- ``run_demo`` (the default): invoice reconciliation as a governed Dagster
+  pipeline — demo data, a proposal run, a batch approval with a scoped token,
+  the real ``dagster-daemon`` whose approval sensor launches the posting runs,
+  receipts and ``audit verify``;
+- ``run_core_demo`` (``demo --core``): the governed write loop without Dagster —
+  an agent reads through the gate, is refused what the envelope does not allow,
+  proposes a write that needs approval, is approved by a FinanceAdmin holding a
+  scoped token, writes once (a retry is a no-op), and leaves a signed receipt
+  that verifies offline, anchored in an audit chain that verifies.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ class DemoResult:
         return dict(self.__dict__)
 
 
-def run_demo(say: Callable[[str], None] = print) -> DemoResult:
+def run_core_demo(say: Callable[[str], None] = print) -> DemoResult:
     from governed_agents import config
     from governed_agents.approvals import decide
     from governed_agents.envelope import find_envelope
@@ -188,4 +194,143 @@ def run_demo(say: Callable[[str], None] = print) -> DemoResult:
         audit_ok=result.ok,
         receipt_verified=True,
         refusals=refusals,
+    )
+
+
+@dataclass
+class PipelineDemoResult:
+    home: str
+    dagster_home: str
+    proposal_run_id: str
+    outcomes: dict
+    by_reason: dict
+    approval_requests: list
+    posting_runs: dict
+    entries_posted: int
+    receipts: list
+    audit_events: int
+    audit_ok: bool
+    ui_command: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+DEMO_INVOICES = 16
+DEMO_SEED = 7
+
+
+def run_demo(say: Callable[[str], None] = print, *, invoices: int = DEMO_INVOICES,
+             seed: int = DEMO_SEED, timeout: float = 150) -> PipelineDemoResult:
+    """Invoice reconciliation through Dagster, approval included, on the embedded defaults."""
+    import time
+
+    from governed_agents import config
+    from governed_agents.approvals import decide_batch, list_requests
+    from governed_agents.dagster.daemon import running_daemon, wait_for_runs
+    from governed_agents.dagster.instance import dagster_home, instance, ui_command
+    from governed_agents.dagster.metadata import TAG_APPROVAL
+    from governed_agents.dagster.runs import run_proposals
+    from governed_agents.erp.connector import erp_engine
+    from governed_agents.erp.csv_contract import load_csv_dir
+    from governed_agents.erp.generator import generate
+    from governed_agents.erp.schema import journal_entries
+    from governed_agents.errors import GovernanceError
+    from governed_agents.identity.tokens import issue_token
+    from governed_agents.ledger import Ledger
+    from governed_agents.receipts.render import render_markdown, summary_line
+    from governed_agents.receipts.store import get_receipt, list_receipts
+    from governed_agents.workflows import executor_for
+
+    started = time.monotonic()
+    steps = 7
+    step = iter(range(1, steps + 1))
+
+    def head(text: str) -> None:
+        say(f"\n[{next(step)}/{steps}] {text}  ({time.monotonic() - started:.0f}s)")
+
+    home = config.home()
+    head("State home, ledger and Dagster instance")
+    ledger = Ledger.open()
+    say(f"  home:         {home}")
+    say(f"  ledger:       {ledger.url}")
+    say(f"  DAGSTER_HOME: {dagster_home()}")
+
+    head(f"Demo data: {invoices} supplier invoices with exceptions mixed in (seed {seed})")
+    data_dir = home / "demo-data" / f"seed-{seed}"
+    generate(data_dir, invoices=invoices, seed=seed)
+    report = load_csv_dir(data_dir, erp_engine())
+    files = ", ".join(f"{f.file} ({f.rows} rows)" for f in report.files)
+    say(f"  generated into {data_dir}")
+    say(f"  loaded into the ERP as batch {report.batch_id}: {files}")
+
+    head("Reconciliation through Dagster (the proposal run shows in the UI)")
+    run = run_proposals(WORKFLOW, requested_by=REQUESTER, batch_id=getattr(report, "batch_id", "") or "")
+    say(f"  run {run.run_id}: {'succeeded' if run.success else 'STOPPED by a blocking check'}")
+    for check in run.checks:
+        say(f"  check {check['name']:45} {'passed' if check['passed'] else 'FAILED'}")
+    for reason, n in sorted(run.by_reason.items(), key=lambda kv: (kv[0] != "matched", kv[0])):
+        say(f"  {reason:22} {n}")
+    if not run.success:
+        raise GovernanceError("the demo's proposal run was stopped by a blocking check")
+
+    head(f"Preview: {len(run.approval_requests)} journal entries await approval (batch {run.run_id[:8]}…)")
+    pending = [r for r in list_requests(ledger, batch_id=run.run_id, limit=1000)]
+    for r in pending:
+        say(f"  {r.arguments['invoice_id']:>14}  {r.arguments['vendor_id']:6} "
+            f"{r.arguments['amount']:>12} {r.arguments['currency']}  " + "; ".join(r.preview.get("changes", [])[:1]))
+
+    head("Approval with a scoped token")
+    try:
+        own = issue_token(REQUESTER, actions=["approval.read"], workflows=[WORKFLOW])
+        decide_batch(ledger, run.approval_requests, token=own, decision="approve")
+    except GovernanceError as exc:
+        say(f"  {REQUESTER} (the requester) tries to approve → refused: {exc.message}")
+    say(f"  THE DEMO NOW APPROVES AS {APPROVER} (FinanceAdmin): it issues him a 15-minute token scoped to")
+    say(f"  approval.approve on {WORKFLOW} and approves the whole batch in one action. In real use he runs")
+    say(f"  `governed-agents approvals approve --batch {run.run_id}` with his own token.")
+    token = issue_token(APPROVER, actions=["approval.approve"], workflows=[WORKFLOW],
+                        ttl=dt.timedelta(minutes=15))
+    executor = executor_for(WORKFLOW, ledger)
+    decided = decide_batch(ledger, run.approval_requests, token=token, decision="approve",
+                           reason="demo batch: three-way match passed",
+                           rebuild_preview=executor.rebuild_preview)
+    say(f"  {APPROVER} approved {len(decided)} request(s)")
+
+    head("dagster-daemon: the approval sensor launches one posting run per approved request")
+    dagster = instance()
+    with running_daemon() as daemon:
+        def progress(done: int, total: int) -> None:
+            say(f"  posting runs finished: {done}/{total}  ({time.monotonic() - started:.0f}s)")
+
+        runs = wait_for_runs(dagster, TAG_APPROVAL, run.approval_requests, timeout=timeout,
+                             progress=progress, process=daemon)
+    failed = [k for k, r in runs.items() if r.status.value != "SUCCESS"]
+    with erp_engine().connect() as c:
+        from sqlalchemy import func as _f, select as _s
+
+        posted = c.execute(_s(_f.count()).select_from(journal_entries)).scalar_one()
+    say(f"  {len(runs) - len(failed)} posting run(s) succeeded, {len(failed)} failed; "
+        f"journal entries in the ERP: {posted}")
+
+    head("Receipts and audit")
+    receipts = list_receipts(ledger, workflow=WORKFLOW, limit=1000)
+    for signed in receipts[:12]:
+        say(f"  - {summary_line(signed.receipt)}")
+    executed = [r for r in receipts if r.receipt.kind == "write_executed"]
+    if executed:
+        say("")
+        for line in render_markdown(get_receipt(ledger, executed[0].receipt.receipt_id)).splitlines()[:24]:
+            say(f"    {line}")
+        say("    …")
+    result = ledger.verify()
+    say(f"\n  audit verify: {'OK' if result.ok else 'BROKEN'}, {result.events_checked} events")
+    say(f"\nDone in {time.monotonic() - started:.0f}s. Open the Dagster UI on this instance:\n  {ui_command()}")
+    say("Then: governed-agents receipts list · governed-agents audit verify · governed-agents demo --core")
+    return PipelineDemoResult(
+        home=str(home), dagster_home=str(dagster_home()), proposal_run_id=run.run_id,
+        outcomes=run.outcomes, by_reason=run.by_reason, approval_requests=run.approval_requests,
+        posting_runs={k: r.status.value for k, r in runs.items()}, entries_posted=posted,
+        receipts=[r.receipt.receipt_id for r in receipts], audit_events=result.events_checked,
+        audit_ok=result.ok, ui_command=ui_command(),
     )

@@ -9,8 +9,10 @@ Two layers, on purpose:
   per-invoice ``data_quality`` exceptions in reconciliation, where a person
   sees them.
 
-``mostly`` (default 0.95, envelope ``parameters.extra.data_quality_mostly``) is
-the share of lines each expectation must hold for. great-expectations is
+``mostly`` (default 0.8, envelope ``parameters.extra.data_quality_mostly``) is
+the share of lines each expectation must hold for: a demo batch of a few
+dozen lines carries several deliberate exceptions, which must reach people as
+exceptions rather than stop the batch. great-expectations is
 imported on first use only (it costs seconds), once per process.
 """
 
@@ -81,7 +83,7 @@ def _suite(gx, context, mostly: float):
     return context.suites.add(suite)
 
 
-def validate_invoice_lines(frame, *, mostly: float = 0.95) -> QualityReport:
+def validate_invoice_lines(frame, *, mostly: float = 0.8) -> QualityReport:
     """Validate a DataFrame of raw invoice lines (strings as loaded) with great-expectations."""
     import pandas as pd
 

@@ -16,12 +16,15 @@ def inbox_folder() -> Path:
     return Path(configured) if configured else config.home() / "inbox" / "invoice_reconcile"
 
 
+# Seconds between sensor evaluations (the daemon's loop adds a little).
+INTERVAL = int(os.environ.get("GOVERNED_AGENTS_SENSOR_INTERVAL", "5"))
+
 approval_sensor = make_approval_sensor(
     invoice_reconcile_post, workflow="invoice_reconcile", asset_name="posted_journal_entries",
-    minimum_interval_seconds=int(os.environ.get("GOVERNED_AGENTS_SENSOR_INTERVAL", "5")),
+    minimum_interval_seconds=INTERVAL,
 )
 
 inbox_sensor = make_inbox_sensor(
     invoice_reconcile_propose, workflow="invoice_reconcile", asset_name="erp_invoices",
-    folder=inbox_folder(),
+    folder=inbox_folder(), minimum_interval_seconds=max(INTERVAL, 2),
 )

@@ -41,35 +41,47 @@ def _admin_engine():
 
 
 @pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test; dropped afterwards."""
+def pg_database():
+    """A factory of fresh PostgreSQL databases for one test; all dropped afterwards."""
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     engine = _admin_engine()
-    name = f"ga_test_{uuid.uuid4().hex[:12]}"
+    names: list[str] = []
+
+    def create() -> str:
+        name = f"ga_test_{uuid.uuid4().hex[:12]}"
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # pragma: no cover - the point is to fail loudly
+            pytest.fail(
+                f"PostgreSQL is required for this test and is not reachable at {PG_ADMIN_URL}: {exc}\n"
+                "Start it (.ci/run does) or set GOVERNED_AGENTS_TEST_PG."
+            )
+        names.append(name)
+        return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
     try:
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - the point is to fail loudly
-        pytest.fail(
-            f"PostgreSQL is required for this test and is not reachable at {PG_ADMIN_URL}: {exc}\n"
-            "Start it (.ci/run does) or set GOVERNED_AGENTS_TEST_PG."
-        )
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
+        yield create
     finally:
         with engine.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            for name in names:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :n AND pid <> pg_backend_pid()"
+                    ),
+                    {"n": name},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database):
+    """A fresh PostgreSQL database for one test; dropped afterwards."""
+    return pg_database()
 
 
 @pytest.fixture

@@ -56,9 +56,9 @@ def test_bad_usage_exits_2(capsys):
     assert main(["approvals"]) == 2  # a group without a subcommand prints its help
 
 
-def test_demo_runs_end_to_end_as_a_user_would(tmp_path):
+def test_core_demo_runs_end_to_end_as_a_user_would(tmp_path):
     home = tmp_path / "demo-home"
-    result = _run("demo", "--json", env={"GOVERNED_AGENTS_HOME": str(home)})
+    result = _run("demo", "--core", "--json", env={"GOVERNED_AGENTS_HOME": str(home)})
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["audit_ok"] and summary["receipt_verified"]
@@ -72,7 +72,7 @@ def test_demo_runs_end_to_end_as_a_user_would(tmp_path):
     audit = _run("audit", "verify", env={"GOVERNED_AGENTS_HOME": str(home)})
     assert audit.returncode == 0 and "OK" in audit.stdout
     # a second run on the same home works too (new invoice, chain keeps growing)
-    again = _run("demo", "--json", env={"GOVERNED_AGENTS_HOME": str(home)})
+    again = _run("demo", "--core", "--json", env={"GOVERNED_AGENTS_HOME": str(home)})
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["audit_events"] > summary["audit_events"]
 

@@ -34,7 +34,12 @@ def running_daemon(*, log_file: Path | None = None, env: dict | None = None) -> 
 
     home = dagster_home()
     log_file = log_file or home / "daemon.log"
-    full_env = {**os.environ, "DAGSTER_HOME": str(home), **(env or {})}
+    from governed_agents import config
+
+    # The daemon runs from the repository; pin state home and policies as absolute
+    # paths so it governs exactly what this process does, whatever its cwd.
+    full_env = {**os.environ, "DAGSTER_HOME": str(home), "GOVERNED_AGENTS_HOME": str(config.home()),
+                "GOVERNED_AGENTS_POLICY_DIR": str(config.policy_dir()), **(env or {})}
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
             [_daemon_executable(), "run", "-w", str(workspace_file())],

@@ -42,5 +42,8 @@ def instance():
 
 def ui_command() -> str:
     """The exact command that opens the Dagster UI on this instance."""
+    import sys
+
+    dagster = Path(sys.executable).parent / "dagster"
     return (f"DAGSTER_HOME={dagster_home()} GOVERNED_AGENTS_HOME={config.home()} "
-            f".venv/bin/dagster dev -w {REPO / 'workspace.yaml'}")
+            f"{dagster} dev -w {REPO / 'workspace.yaml'}")

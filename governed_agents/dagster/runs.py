@@ -28,7 +28,8 @@ class ProposalRun:
 
 
 def run_proposals(workflow: str, *, batch_id: str = "", inbox_file: str = "",
-                  requested_by: str = "alice", tags: dict | None = None) -> ProposalRun:
+                  requested_by: str = "alice", tags: dict | None = None,
+                  log_level: str = "WARNING") -> ProposalRun:
     """Run the proposal job in this process on the configured Dagster instance."""
     from governed_agents.dagster.instance import instance
     from governed_agents.dagster.location import definitions
@@ -39,11 +40,15 @@ def run_proposals(workflow: str, *, batch_id: str = "", inbox_file: str = "",
     if job_name is None:
         raise GovernanceError(f"no Dagster job runs workflow {workflow!r}",
                               hint=f"known workflows: {', '.join(sorted(PROPOSE_JOBS))}")
-    job = definitions().get_job_def(job_name)
-    run_config = {"ops": {
-        "erp_invoices": {"config": {"batch_id": batch_id, "inbox_file": inbox_file}},
-        "approval_requests": {"config": {"requested_by": requested_by}},
-    }}
+    job = definitions().resolve_job_def(job_name)
+    run_config = {
+        "ops": {
+            "erp_invoices": {"config": {"batch_id": batch_id, "inbox_file": inbox_file}},
+            "approval_requests": {"config": {"requested_by": requested_by}},
+        },
+        # The full event log is in the instance (and the UI); the terminal gets warnings only.
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
     result = job.execute_in_process(
         run_config=run_config, instance=instance(), raise_on_error=False,
         tags={"governed_agents/requested_by": requested_by, **(tags or {})},

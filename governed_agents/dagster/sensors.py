@@ -130,6 +130,12 @@ def make_governed_run_failure_sensor() -> dg.SensorDefinition:
         if not workflow:
             return dg.SkipReason(f"run {run.run_id} is not a governed run")
         message = context.failure_event.message if context.failure_event else "run failed"
+        for step in context.get_step_failure_events():
+            error = step.step_failure_data.error if step.step_failure_data else None
+            while error is not None and error.cause is not None:
+                error = error.cause  # Dagster wraps the step's own exception
+            if error is not None:
+                message += f" | {step.step_key}: {error.message.strip()}"
         signed = run_receipt(
             Ledger.open(), find_envelope(workflow), run_id=run.run_id,
             trace_id=run.tags.get(TAG_TRACE) or run.run_id.replace("-", ""),

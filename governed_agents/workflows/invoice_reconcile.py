@@ -69,7 +69,7 @@ def lines_frame(lines: list):
 def quality(lines: list, envelope) -> Any:
     from governed_agents.quality import validate_invoice_lines
 
-    mostly = float(envelope.envelope.parameters.extra.get("data_quality_mostly", 0.95))
+    mostly = float(envelope.envelope.parameters.extra.get("data_quality_mostly", 0.8))
     return validate_invoice_lines(lines_frame(lines), mostly=mostly)
 
 
@@ -215,3 +215,44 @@ def checks_of_run(instance, run_id: str) -> list[dict]:
                        "passed": bool(evaluation.passed),
                        "details": evaluation.description})
     return checks
+
+
+def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested_by: str = "alice",
+                       agent: str = "agent.invoice") -> Callable[[str], str | None]:
+    """The hook reconciliation calls for a PO reference that rules cannot read.
+
+    Each call is its own governed task: rules first, then the router tier, the
+    reasoning tier only when the router is unsure — every model call through the
+    gateway (budget reservation, downgrade ladder, redacted transcript, audit
+    event). A budget that is exhausted means no answer: the invoice becomes a
+    ``no_po`` exception a person sees, never a guess.
+    """
+    from governed_agents.errors import GovernanceError
+
+    gateway = None
+
+    def extract(text: str) -> str | None:
+        nonlocal gateway
+        from governed_agents.executor import TaskContext
+        from governed_agents.routing import ModelGateway, find_po_reference
+
+        gateway = gateway or ModelGateway(ledger)
+        task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant="acme",
+                           run_id=run_id)
+        try:
+            return find_po_reference(gateway, task, text).po_reference
+        except GovernanceError as exc:
+            ledger.append("model.unavailable", {"purpose": "extract_po_reference", "error": exc.message},
+                          actor=agent, workflow=envelope.envelope.workflow, trace_id=task.trace_id,
+                          run_id=run_id, envelope_version=envelope.version, envelope_digest=envelope.digest)
+            return None
+
+    return extract
+
+
+def caps_exceeded(ledger, envelope) -> list[dict]:
+    """Spend caps of the workflow that are past their limit (the spend check fails on any)."""
+    from governed_agents.routing import caps_exceeded as _caps_exceeded
+
+    return [{"budget": c.budget, "scope": c.scope, "period": c.period, "cap_usd": str(c.cap_usd),
+             "spent_usd": str(c.spent_usd)} for c in _caps_exceeded(ledger, envelope)]
