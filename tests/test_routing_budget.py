@@ -62,9 +62,15 @@ def _scripts(server):
     server.script("*", forever(text("ok", usage={"prompt_tokens": 10, "completion_tokens": 100})))
 
 
-@pytest.fixture
-def ledger(sqlite_url):
+@pytest.fixture(params=["sqlite"])
+def ledger(request, sqlite_url):
+    """SQLite; tests marked ``both_backends`` also run on PostgreSQL (the hot statements run on each driver)."""
+    if request.param == "postgres":
+        return Ledger.open(request.getfixturevalue("pg_url"))
     return Ledger.open(sqlite_url)
+
+
+both_backends = pytest.mark.parametrize("ledger", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture
@@ -114,6 +120,7 @@ def test_below_the_first_threshold_nothing_changes(gateway, server):
     assert result.cost_usd == Decimal("0.03")
 
 
+@both_backends
 def test_rung_1_smaller_model(gateway, server, ledger):
     env = envelope(workflow_daily_usd=0.10)
     _prefill(gateway, env, 6)  # 60 % of the workflow's daily cap
@@ -150,6 +157,7 @@ def test_rung_2_reduced_context(gateway, server):
     assert result.cost_usd == Decimal("0.01")  # 50 tokens at $0.2 / 1k
 
 
+@both_backends
 def test_rung_3_requires_confirmation_then_proceeds_once_approved(gateway, server, ledger):
     env = envelope(workflow_daily_usd=0.20)
     _prefill(gateway, env, 19)  # 95 %
@@ -194,6 +202,7 @@ def test_a_rejected_confirmation_stops_the_task(gateway, ledger):
         _ask(gateway, task)
 
 
+@both_backends
 def test_stop_at_the_cap_names_the_budget_and_writes_nothing(gateway, server, ledger):
     env = envelope(workflow_daily_usd=0.10)
     _prefill(gateway, env, 10)  # 100 %
@@ -255,6 +264,7 @@ def test_an_admin_cap_below_the_envelope_wins(gateway, ledger):
     assert [e.kind for e in ledger.events(kind="spend.cap_set")] == ["spend.cap_set"]
 
 
+@both_backends
 def test_an_admin_cap_for_every_user(gateway, ledger):
     env = envelope(downgrade_at_fraction=[])
     set_spend_cap(ledger, scope="user", name="*", period="month", usd="0.01", set_by="erin")
@@ -302,6 +312,7 @@ def test_reservations_are_atomic_across_threads(gateway, ledger):
     assert Decimal(str(spent)) == Decimal("0.03")
 
 
+@both_backends
 def test_a_crashed_call_is_expired_at_its_estimate(gateway, ledger):
     env = envelope()
     task = _task(env)

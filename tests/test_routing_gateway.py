@@ -53,9 +53,15 @@ def catalog(server):
     })
 
 
-@pytest.fixture
-def ledger(sqlite_url):
+@pytest.fixture(params=["sqlite"])
+def ledger(request, sqlite_url):
+    """SQLite; tests marked ``both_backends`` also run on PostgreSQL (the hot statements run on each driver)."""
+    if request.param == "postgres":
+        return Ledger.open(request.getfixturevalue("pg_url"))
     return Ledger.open(sqlite_url)
+
+
+both_backends = pytest.mark.parametrize("ledger", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture
@@ -85,6 +91,7 @@ TOOLS = [{"type": "function", "function": {
     "parameters": {"type": "object", "properties": {"po_number": {"type": "string"}}, "required": ["po_number"]}}}]
 
 
+@both_backends
 def test_tool_call_round_trip(server, gateway, ledger):
     server.script(ROUTER, tool_call("erp__match_po", {"po_number": "4500123"}, call_id="call_1"),
                   text("PO 4500123 matches the invoice.", usage={"prompt_tokens": 40, "completion_tokens": 9}))
@@ -115,6 +122,7 @@ def test_tool_call_round_trip(server, gateway, ledger):
     assert ledger.verify().ok
 
 
+@both_backends
 def test_malformed_body_is_a_clear_error_and_releases_everything(server, gateway, ledger):
     server.script(ROUTER, malformed())
     server.script(FALLBACK, malformed())
@@ -160,6 +168,7 @@ def test_429_then_success_is_retried_on_the_same_model(server, gateway, ledger):
     assert [r["status"] for r in _rows(ledger)] == ["settled"]
 
 
+@both_backends
 def test_500s_fall_back_to_the_fallback_tier(server, gateway, ledger):
     server.script(ROUTER, error(500), error(502), error(503))  # max_retries=2: three attempts
     server.script(FALLBACK, text("answered by the fallback tier"))
@@ -207,6 +216,7 @@ def test_a_bad_request_is_neither_retried_nor_sent_to_the_fallback(server, gatew
     assert len(server.requests_for(ROUTER)) == 1 and server.requests_for(FALLBACK) == []
 
 
+@both_backends
 def test_identical_deterministic_calls_are_cached_and_counted(server, gateway, ledger):
     server.script(ROUTER, text("first answer"), text("second answer"))
     task = _task()
@@ -229,6 +239,7 @@ def test_the_cache_is_not_shared_across_tenants(server, gateway):
     assert gateway.complete(other, "router", MSG).content == "for globex"
 
 
+@both_backends
 def test_transcript_is_redacted_and_the_audit_event_carries_the_trace(server, gateway, ledger):
     server.script(ROUTER, text("I will write to jane.doe@acme.example about DE89 3704 0044 0532 0130 00."))
     task = _task(trace_id="trace-routing-1", run_id="run-9")

@@ -7,7 +7,8 @@
 - ``budget`` / ``ladder``: which budgets apply, atomic reservation, the downgrade ladder;
 - ``cache``: identical deterministic calls answered at no cost;
 - ``report``: ``spend_report``, ``caps_status``, ``caps_exceeded``, ``task_spend``;
-- ``loop``: ``run_tool_loop``, a model proposing tool calls that the gate disposes of.
+- ``loop``: ``run_tool_loop``, a model proposing tool calls that the gate disposes of;
+- ``extraction``: ``find_po_reference``, rules → router tier → reasoning only when needed.
 
 Importing this package imports neither litellm nor the database layer; names
 are re-exported lazily. See docs/routing.md.
@@ -49,6 +50,8 @@ _EXPORTS = {
     "run_tool_loop": "governed_agents.routing.loop",
     "tool_schemas": "governed_agents.routing.loop",
     "LoopResult": "governed_agents.routing.loop",
+    "find_po_reference": "governed_agents.routing.extraction",
+    "PoExtraction": "governed_agents.routing.extraction",
     "redact": "governed_agents.routing.redact",
     "redact_text": "governed_agents.routing.redact",
 }

@@ -31,7 +31,8 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from governed_agents.ledger.schema import spend_caps, spend_counters, spend_reservations
+from governed_agents.ledger.schema import spend_caps, spend_reservations
+from governed_agents.routing import _sql
 from governed_agents.timeutil import utcnow
 
 E8 = Decimal("0.00000001")
@@ -216,32 +217,14 @@ def lock_scopes(conn: sa.Connection, keys: Iterable[str]) -> None:
     """Serialise writers per scope for the rest of the transaction (PostgreSQL; SQLite is already serial)."""
     if conn.dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(k)s)", {"k": _lock_id(key)})
+    ids = sorted({_lock_id(k) for k in keys})
+    # One round trip; the locks are taken in the order given (ascending: no deadlock between lockers).
+    _sql.run(conn, "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k ORDER BY k",
+             {"ids": ids})
 
 
-# Statements are built once: a compiled statement is reused from SQLAlchemy's cache,
-# which keeps a reservation and its settlement to a fraction of a millisecond each.
-_C = spend_counters.c
-_READ_USAGE = sa.select(
-    _C.scope_key, _C.reserved_usd_e8, _C.settled_usd_e8, _C.reserved_tokens, _C.settled_tokens, _C.calls
-).where(_C.scope_key.in_(sa.bindparam("keys", expanding=True)))
-_READ_CAPS = sa.select(spend_caps).where(spend_caps.c.name.in_(sa.bindparam("names", expanding=True)))
-_MOVE = (
-    sa.update(spend_counters)
-    .where(_C.scope_key.in_(sa.bindparam("keys", expanding=True)))
-    .values(
-        reserved_usd_e8=_C.reserved_usd_e8 - sa.bindparam("d_reserved_e8"),
-        reserved_tokens=_C.reserved_tokens - sa.bindparam("d_reserved_tokens"),
-        settled_usd_e8=_C.settled_usd_e8 + sa.bindparam("d_settled_e8"),
-        settled_tokens=_C.settled_tokens + sa.bindparam("d_settled_tokens"),
-        calls=_C.calls + sa.bindparam("d_calls"),
-        updated_at=sa.bindparam("at"),
-    )
-)
-# The same ON CONFLICT syntax on SQLite and PostgreSQL; as text it is compiled once
-# (SQLAlchemy's own upsert constructs are not cacheable).
-_UPSERT = sa.text(
+# The hot statements run on the driver (see _sql); the same text on SQLite and PostgreSQL.
+_UPSERT = (
     "INSERT INTO spend_counters (scope_key, scope, name, period, period_key, reserved_usd_e8, settled_usd_e8, "
     "reserved_tokens, settled_tokens, calls, updated_at) VALUES (:scope_key, :scope, :name, :period, :period_key, "
     ":reserved_usd_e8, 0, :reserved_tokens, 0, 0, :updated_at) "
@@ -249,47 +232,56 @@ _UPSERT = sa.text(
     "reserved_usd_e8 = spend_counters.reserved_usd_e8 + excluded.reserved_usd_e8, "
     "reserved_tokens = spend_counters.reserved_tokens + excluded.reserved_tokens, "
     "updated_at = excluded.updated_at"
-).bindparams(sa.bindparam("updated_at", type_=sa.DateTime(timezone=True)))
+)
+_READ_USAGE = ("SELECT scope_key, reserved_usd_e8, settled_usd_e8, reserved_tokens, settled_tokens, calls "
+               "FROM spend_counters WHERE scope_key IN ")
+_READ_CAPS = "SELECT scope, name, period, cap_usd_e8, set_by, reason FROM spend_caps WHERE name IN "
+_MOVE = (
+    "UPDATE spend_counters SET reserved_usd_e8 = reserved_usd_e8 - :d_reserved_e8, "
+    "reserved_tokens = reserved_tokens - :d_reserved_tokens, settled_usd_e8 = settled_usd_e8 + :d_settled_e8, "
+    "settled_tokens = settled_tokens + :d_settled_tokens, calls = calls + :d_calls, updated_at = :at "
+    "WHERE scope_key IN "
+)
 
 
 def read_usage(conn: sa.Connection, keys: Iterable[str]) -> dict[str, Usage]:
-    rows = conn.execute(_READ_USAGE, {"keys": list(keys)})
-    return {row[0]: Usage(int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5])) for row in rows}
+    keys = sorted(keys)
+    cursor = _sql.run(conn, _READ_USAGE + _sql.in_list("k", len(keys)), _sql.in_params("k", keys))
+    return {row[0]: Usage(int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]))
+            for row in cursor.fetchall()}
 
 
 def read_admin_caps(conn: sa.Connection, scopes: Iterable[Scope]) -> list[dict]:
     names = sorted({s.name for s in scopes if s.scope != "task"} | {"*"})
-    return [dict(r) for r in conn.execute(_READ_CAPS, {"names": names}).mappings()]
+    cursor = _sql.run(conn, _READ_CAPS + _sql.in_list("n", len(names)), _sql.in_params("n", names))
+    columns = ("scope", "name", "period", "cap_usd_e8", "set_by", "reason")
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
-def _insert_for(dialect: str):
-    if dialect == "postgresql":
+def _insert(conn: sa.Connection):
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
 
 
-def _insert(conn: sa.Connection):
-    return _insert_for(conn.dialect.name)
-
-
 def add_reserved(conn: sa.Connection, scopes: list[Scope], usd_e8: int, tokens: int, now: _dt.datetime) -> None:
     """Add a reservation to every total (creating the totals that do not exist yet), in key order."""
-    rows = [
+    _sql.run_many(conn, _UPSERT, [
         {"scope_key": s.key, "scope": s.scope, "name": s.name, "period": s.period, "period_key": s.period_key,
          "reserved_usd_e8": usd_e8, "reserved_tokens": tokens, "updated_at": now}
         for s in sorted(scopes, key=lambda s: s.key)
-    ]
-    conn.execute(_UPSERT, rows)
+    ])
 
 
 def move_reserved(conn: sa.Connection, keys: list[str], *, reserved_e8: int, reserved_tokens: int,
                   settled_e8: int, settled_tokens: int, calls: int, now: _dt.datetime) -> None:
     """Take a reservation off every total and add what it settled at (0 when released)."""
-    conn.execute(_MOVE, {"keys": sorted(keys), "d_reserved_e8": reserved_e8, "d_reserved_tokens": reserved_tokens,
-                         "d_settled_e8": settled_e8, "d_settled_tokens": settled_tokens, "d_calls": calls,
-                         "at": now})
+    keys = sorted(keys)
+    _sql.run(conn, _MOVE + _sql.in_list("k", len(keys)), {
+        "d_reserved_e8": reserved_e8, "d_reserved_tokens": reserved_tokens, "d_settled_e8": settled_e8,
+        "d_settled_tokens": settled_tokens, "d_calls": calls, "at": now, **_sql.in_params("k", keys)})
 
 
 def reservation_scopes(row: dict) -> list[Scope]:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from governed_agents.canonical import canonical_json
 from governed_agents.ledger.schema import model_cache
-from governed_agents.timeutil import as_utc
+from governed_agents.routing import _sql
 
 
 def cache_key(*, model: str, messages: list[dict], tools: list[dict] | None, options: dict[str, Any],
@@ -31,39 +31,36 @@ def cache_key(*, model: str, messages: list[dict], tools: list[dict] | None, opt
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-_LOOKUP = sa.select(model_cache).where(model_cache.c.key == sa.bindparam("k"))
-_HIT = sa.update(model_cache).where(model_cache.c.key == sa.bindparam("k")).values(hits=model_cache.c.hits + 1)
-_STORE = sa.text(
+# Hot statements, on the driver (see _sql).
+_LOOKUP = ("SELECT response, input_tokens, output_tokens, offline_model, expires_at, model, alias "
+           "FROM model_cache WHERE key = :k")
+_HIT = "UPDATE model_cache SET hits = hits + 1 WHERE key = :k"
+_STORE = (
     "INSERT INTO model_cache (key, model, alias, tenant, response, input_tokens, output_tokens, offline_model, hits, "
     "created_at, expires_at) VALUES (:key, :model, :alias, :tenant, :response, :input_tokens, :output_tokens, "
     ":offline_model, 0, :created_at, :expires_at) "
     "ON CONFLICT (key) DO UPDATE SET response = excluded.response, input_tokens = excluded.input_tokens, "
     "output_tokens = excluded.output_tokens, created_at = excluded.created_at, expires_at = excluded.expires_at"
-).bindparams(
-    sa.bindparam("created_at", type_=sa.DateTime(timezone=True)),
-    sa.bindparam("expires_at", type_=sa.DateTime(timezone=True)),
-    sa.bindparam("offline_model", type_=sa.Boolean()),
 )
 
 
 def lookup(conn: sa.Connection, key: str, now: _dt.datetime) -> dict | None:
     """The cached answer under ``key`` if it has not expired."""
-    row = conn.execute(_LOOKUP, {"k": key}).mappings().first()
-    if row is None or as_utc(row["expires_at"]) <= now:
+    row = _sql.run(conn, _LOOKUP, {"k": key}).fetchone()
+    if row is None or _sql.as_datetime(row[4]) <= now:
         return None
-    out = dict(row)
-    out["response"] = json.loads(row["response"])
-    return out
+    return {"response": json.loads(row[0]), "input_tokens": row[1], "output_tokens": row[2],
+            "offline_model": bool(row[3]), "model": row[5], "alias": row[6]}
 
 
 def count_hit(conn: sa.Connection, key: str) -> None:
-    conn.execute(_HIT, {"k": key})
+    _sql.run(conn, _HIT, {"k": key})
 
 
 def store(conn: sa.Connection, *, key: str, model: str, alias: str, tenant: str | None, response: dict,
           input_tokens: int, output_tokens: int, offline_model: bool, now: _dt.datetime, ttl_hours: float) -> None:
     """Keep an answer (replacing an expired or concurrent one under the same key)."""
-    conn.execute(_STORE, {
+    _sql.run(conn, _STORE, {
         "key": key, "model": model, "alias": alias, "tenant": tenant, "response": canonical_json(response),
         "input_tokens": input_tokens, "output_tokens": output_tokens, "offline_model": offline_model,
         "created_at": now, "expires_at": now + _dt.timedelta(hours=ttl_hours),

@@ -38,7 +38,8 @@ import sqlalchemy as sa
 
 from governed_agents.canonical import canonical_json, digest
 from governed_agents.errors import GovernanceError, PolicyError, UsageError
-from governed_agents.ledger.schema import approval_requests, spend_reservations, transcripts
+from governed_agents.ledger.schema import approval_requests
+from governed_agents.routing import _sql
 from governed_agents.routing import budget as _budget
 from governed_agents.routing import cache as _cache
 from governed_agents.routing.budget import Scope, Usage, from_e8, to_e8
@@ -81,15 +82,18 @@ _RETRY = frozenset({RATE_LIMITED, SERVER_ERROR, UNAVAILABLE})
 _FALLBACK = frozenset({RATE_LIMITED, SERVER_ERROR, UNAVAILABLE, TIMEOUT, MALFORMED})
 _MAX_BACKOFF_S = 8.0
 
-# Built once, so that SQLAlchemy reuses their compiled form on every call.
-_INSERT_RESERVATION = spend_reservations.insert()
-_INSERT_TRANSCRIPT = transcripts.insert()
-_CLOSE_RESERVATION = (
-    sa.update(spend_reservations)
-    .where(spend_reservations.c.id == sa.bindparam("rid"), spend_reservations.c.status == "reserved")
-    .values(status=sa.bindparam("new_status"), actual_usd=sa.bindparam("a_usd"),
-            actual_tokens=sa.bindparam("a_tokens"), settled_at=sa.bindparam("at"))
-)
+# Hot statements, run on the driver (see _sql).
+_RESERVATION_COLUMNS = ("id", "task_id", "workflow", "principal", "tenant", "model", "tier", "alias", "estimated_usd",
+                        "actual_usd", "estimated_tokens", "actual_tokens", "status", "trace_id", "run_id",
+                        "created_at", "settled_at", "offline_model", "cache_hit", "downgrade")
+_INSERT_RESERVATION = (f"INSERT INTO spend_reservations ({', '.join(_RESERVATION_COLUMNS)}) "
+                       f"VALUES ({', '.join(':' + c for c in _RESERVATION_COLUMNS)})")
+_CLOSE_RESERVATION = ("UPDATE spend_reservations SET status = :new_status, actual_usd = :a_usd, "
+                      "actual_tokens = :a_tokens, settled_at = :at WHERE id = :rid AND status = 'reserved'")
+_TRANSCRIPT_COLUMNS = ("id", "task_id", "workflow", "trace_id", "run_id", "tier", "model", "request", "response",
+                       "redacted", "offline_model", "cache_hit", "created_at", "expires_at")
+_INSERT_TRANSCRIPT = (f"INSERT INTO transcripts ({', '.join(_TRANSCRIPT_COLUMNS)}) "
+                      f"VALUES ({', '.join(':' + c for c in _TRANSCRIPT_COLUMNS)})")
 
 
 # -- results -------------------------------------------------------------------------------
@@ -285,12 +289,12 @@ class ModelGateway:
             return self._catalog
         return load_catalog(self._catalog_path)
 
-    def resolve(self, envelope: Any, tier: str) -> ResolvedModel:
+    def resolve(self, envelope: Any, tier: str, catalog: LoadedCatalog | None = None) -> ResolvedModel:
         """The catalog model behind ``tier`` of ``envelope`` (a ``LoadedEnvelope``)."""
         if tier not in TIERS:
             raise UsageError(f"unknown model tier {tier!r}: use one of {', '.join(TIERS)}")
         alias = getattr(envelope.envelope.models, tier)
-        return self.catalog.resolve(alias)
+        return (catalog or self.catalog).resolve(alias)
 
     # -- the call path --------------------------------------------------------------------
 
@@ -325,8 +329,8 @@ class ModelGateway:
         messages = [_normal_message(m) for m in messages]
         tools = list(tools) if tools else None
         options = _Options(temperature, max_tokens, tool_choice, response_format, purpose)
-        requested = self.resolve(task.envelope, tier)
-        catalog = self.catalog
+        catalog = self.catalog  # one catalog for the whole call, even if the file changes meanwhile
+        requested = self.resolve(task.envelope, tier, catalog)
         now = self.clock()
 
         cache_key = None
@@ -341,7 +345,8 @@ class ModelGateway:
         plan: _Plan | None = None
         attempts: list[Attempt] = []
         try:
-            plan = self._reserve(task, tier, requested, messages, tools, options, confirmation, now, fallback=False)
+            plan = self._reserve(task, tier, requested, messages, tools, options, confirmation, now, fallback=False,
+                                 catalog=catalog)
             fallback_used = False
             while True:
                 response, tried, kind, error = self._attempt(plan, tools, options)
@@ -351,17 +356,17 @@ class ModelGateway:
                 self._release(task, plan, kind, error)
                 if kind in _FALLBACK and plan.tier != "fallback" and not fallback_used:
                     fallback_used = True
-                    fallback_model = self.resolve(task.envelope, "fallback")
+                    fallback_model = self.resolve(task.envelope, "fallback", catalog)
                     try:
                         plan = self._reserve(task, "fallback", fallback_model, plan.messages, tools, options,
-                                             confirmation, self.clock(), fallback=True,
+                                             confirmation, self.clock(), fallback=True, catalog=catalog,
                                              carried=plan.downgrades, max_tokens=plan.max_tokens)
                     except (BudgetExhausted, ConfirmationRequired) as refusal:
                         raise self._failed(task, tier, attempts, refusal) from refusal
                     continue
                 raise self._failed(task, tier, attempts, None)
             return self._settle(task, tier, plan, response, attempts, fallback_used, options, tools,
-                                cache_key is not None, started)
+                                cache_key, requested, messages, started, catalog)
         finally:
             if plan is not None and plan.open:
                 # Anything unexpected (a bug, KeyboardInterrupt): never leave the reservation open.
@@ -377,11 +382,11 @@ class ModelGateway:
                      "tool_choice": options.tool_choice, "response_format": options.response_format},
         )
 
-    def _cheaper(self, envelope: Any, current: ResolvedModel) -> tuple[str, ResolvedModel] | None:
+    def _cheaper(self, envelope: Any, current: ResolvedModel, catalog: LoadedCatalog) -> tuple[str, ResolvedModel] | None:
         price = current.input_usd_per_1k + current.output_usd_per_1k
         best: tuple[str, ResolvedModel] | None = None
         for tier in ("fallback", "router", "reasoning"):
-            model = self.resolve(envelope, tier)
+            model = self.resolve(envelope, tier, catalog)
             cost = model.input_usd_per_1k + model.output_usd_per_1k
             if cost < price and (best is None or cost > best[1].input_usd_per_1k + best[1].output_usd_per_1k):
                 best = (tier, model)
@@ -415,7 +420,9 @@ class ModelGateway:
 
     def _reserve(self, task: Any, tier: str, requested: ResolvedModel, messages: list[dict],
                  tools: list[dict] | None, options: _Options, confirmation: str | None, now: _dt.datetime,
-                 *, fallback: bool, carried: tuple[DowngradeStep, ...] = (), max_tokens: int | None = None) -> _Plan:
+                 *, fallback: bool, catalog: LoadedCatalog | None = None, carried: tuple[DowngradeStep, ...] = (),
+                 max_tokens: int | None = None) -> _Plan:
+        catalog = catalog or self.catalog
         envelope = task.envelope
         thresholds = tuple(envelope.envelope.budgets.downgrade_at_fraction)
         scopes = _budget.scopes_for(task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
@@ -448,7 +455,7 @@ class ModelGateway:
                     who = dict(budget=top.budget.budget, scope=top.budget.scope.scope, name=top.budget.scope.name,
                                fraction=top.fraction, threshold=threshold)
                     if step == SMALLER_MODEL and not fallback:
-                        cheaper = self._cheaper(envelope, model)
+                        cheaper = self._cheaper(envelope, model, catalog)
                         if cheaper is not None:
                             tier_used, model = cheaper
                             detail = f"{tier} tier {requested.alias} → {tier_used} tier {model.alias}"
@@ -483,7 +490,7 @@ class ModelGateway:
                 if unconfirmed is not None:
                     raise _NeedsConfirmation(top, unconfirmed[0], downgrades, unconfirmed[1])
                 _budget.add_reserved(conn, scopes, est_e8, est_tokens, now)
-                conn.execute(_INSERT_RESERVATION, dict(
+                _sql.run(conn, _INSERT_RESERVATION, dict(
                     id=reservation_id, task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
                     tenant=task.tenant, model=model.model, tier=tier_used, alias=model.alias,
                     estimated_usd=from_e8(est_e8), actual_usd=None, estimated_tokens=est_tokens, actual_tokens=None,
@@ -593,7 +600,7 @@ class ModelGateway:
         now = self.clock()
         with self.ledger.transaction() as conn:
             _budget.lock_scopes(conn, plan.keys)
-            released = conn.execute(_CLOSE_RESERVATION, {
+            released = _sql.run(conn, _CLOSE_RESERVATION, {
                 "rid": plan.reservation_id, "new_status": "released", "a_usd": Decimal(0), "a_tokens": 0, "at": now,
             }).rowcount
             if released:
@@ -675,8 +682,9 @@ class ModelGateway:
     # -- settlement -----------------------------------------------------------------------
 
     def _settle(self, task: Any, tier: str, plan: _Plan, response: Any, attempts: list[Attempt],
-                fallback_used: bool, options: _Options, tools: list[dict] | None, cacheable: bool,
-                started: float) -> ModelResult:
+                fallback_used: bool, options: _Options, tools: list[dict] | None, cache_key: str | None,
+                requested: ResolvedModel, messages: list[dict], started: float,
+                catalog: LoadedCatalog) -> ModelResult:
         choice = response.choices[0]
         message = choice.message
         content = getattr(message, "content", None)
@@ -711,7 +719,7 @@ class ModelGateway:
         )
         with self.ledger.transaction() as conn:
             _budget.lock_scopes(conn, plan.keys)
-            conn.execute(_CLOSE_RESERVATION, {
+            _sql.run(conn, _CLOSE_RESERVATION, {
                 "rid": plan.reservation_id, "new_status": "settled", "a_usd": from_e8(actual_e8),
                 "a_tokens": actual_tokens, "at": now,
             })
@@ -720,8 +728,14 @@ class ModelGateway:
             if transcript_id is not None:
                 self._transcript(conn, task, transcript_id, plan.tier, plan.model, request_record, answer, now,
                                  cache_hit=False)
-            if cacheable and choice is not None:
-                self._remember(conn, task, plan, tools, options, answer, input_tokens, output_tokens, now)
+            if cache_key is not None:
+                if (plan.model is not requested or plan.messages is not messages
+                        or plan.max_tokens != _effective_max_tokens(requested, options.max_tokens)):
+                    # Not what was asked (a downgrade or a fallback): keep it under what was sent.
+                    cache_key = self._key(plan.model, plan.messages, tools, options, task.tenant, plan.max_tokens)
+                _cache.store(conn, key=cache_key, model=plan.model.model, alias=plan.model.alias, tenant=task.tenant,
+                             response=answer, input_tokens=input_tokens, output_tokens=output_tokens,
+                             offline_model=plan.model.offline, now=now, ttl_hours=catalog.cache.ttl_hours)
             event = self._audit(task, "model.call", self._call_payload(task, result, request_record, answer), conn=conn)
             if plan.downgrades:
                 self._audit(task, "model.downgrade", {"call_id": plan.reservation_id, "task_id": task.task_id,
@@ -730,14 +744,6 @@ class ModelGateway:
         task.tokens_used = int(task.tokens_used) + actual_tokens
         task.cost_usd = format((Decimal(str(task.cost_usd or "0")) + from_e8(actual_e8)).normalize(), "f")
         return replace(result, audit_seq=event.seq)
-
-    def _remember(self, conn: sa.Connection, task: Any, plan: _Plan, tools: list[dict] | None, options: _Options,
-                  answer: dict, input_tokens: int, output_tokens: int, now: _dt.datetime) -> None:
-        catalog = self.catalog
-        key = self._key(plan.model, plan.messages, tools, options, task.tenant, plan.max_tokens)
-        _cache.store(conn, key=key, model=plan.model.model, alias=plan.model.alias, tenant=task.tenant,
-                     response=answer, input_tokens=input_tokens, output_tokens=output_tokens,
-                     offline_model=plan.model.offline, now=now, ttl_hours=catalog.cache.ttl_hours)
 
     def _serve_cached(self, task: Any, tier: str, model: ResolvedModel, messages: list[dict],
                       tools: list[dict] | None, options: _Options, key: str, hit: dict, now: _dt.datetime,
@@ -758,7 +764,7 @@ class ModelGateway:
             cost_source="cache", transcript_id=transcript_id, latency_ms=(time.perf_counter() - started) * 1000,
         )
         with self.ledger.transaction() as conn:
-            conn.execute(_INSERT_RESERVATION, dict(
+            _sql.run(conn, _INSERT_RESERVATION, dict(
                 id=call_id, task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
                 tenant=task.tenant, model=model.model, tier=tier, alias=model.alias, estimated_usd=Decimal(0),
                 actual_usd=Decimal(0), estimated_tokens=0, actual_tokens=0, status="settled", trace_id=task.trace_id,
@@ -779,7 +785,7 @@ class ModelGateway:
                     request: dict, answer: dict, now: _dt.datetime, *, cache_hit: bool) -> None:
         logging = task.envelope.envelope.logging
         redacting = bool(logging.redact_pii)
-        conn.execute(_INSERT_TRANSCRIPT, dict(
+        _sql.run(conn, _INSERT_TRANSCRIPT, dict(
             id=transcript_id, task_id=task.task_id, workflow=task.workflow, trace_id=task.trace_id,
             run_id=task.run_id, tier=tier, model=model.model,
             request=canonical_json(redact(request) if redacting else request),

@@ -195,7 +195,9 @@ def extract_po_reference(text: str, cap: Capability = "basic") -> dict:
             found.append((ref, match.start("ref"), match.end("ref"), False))
     candidates = [ref for ref, *_ in found]
     if not found:
-        return {"po_reference": None, "confidence": 0.5 if cap == "basic" else 0.9, "candidates": [],
+        # Sure only when nothing in the text even looks like a reference number.
+        unsure = cap == "basic" and re.search(r"\d{5,}", text) is not None
+        return {"po_reference": None, "confidence": 0.5 if unsure else 0.9, "candidates": [],
                 "evidence": "no purchase-order number found"}
     if cap == "advanced":
         live = [f for f in found if not _negated(text, f[1], f[2])]

@@ -103,7 +103,10 @@ def spend_report(ledger: Any, *, since: _dt.date | _dt.datetime | str | None = N
 
     Spent = settled calls (cache hits at 0) plus expired reservations at their
     estimate; released reservations (failed attempts) cost nothing and are
-    counted as ``failed_calls``; open reservations are listed apart.
+    counted as ``failed_calls``; open reservations are listed apart. Completed
+    tasks are those recorded (``record_task_outcome``) as completed in the
+    window, with or without model calls; cost per completed task is all spend
+    in the window (failed and unfinished tasks included) over them.
     """
     start = _as_datetime(since)
     end = _as_datetime(until, end=True)
@@ -142,17 +145,23 @@ def spend_report(ledger: Any, *, since: _dt.date | _dt.datetime | str | None = N
             for step in (row["downgrade"] or "").split(","):
                 if step and row["status"] != "released":
                     downgrades[step] += 1
-        task_ids = sorted(total.tasks)
+        # Completed tasks: every task that finished as completed in the window, with or
+        # without model spend (a task settled by rules alone completed at $0).
+        o = task_outcomes.c
+        finished = sa.select(o.task_id, o.workflow, o.principal, o.tenant).where(o.outcome == "completed")
+        if start is not None:
+            finished = finished.where(o.finished_at >= start)
+        if end is not None:
+            finished = finished.where(o.finished_at < end)
+        if workflow:
+            finished = finished.where(o.workflow == workflow)
         completed: set[str] = set()
-        for chunk in range(0, len(task_ids), 500):
-            completed.update(
-                r[0] for r in conn.execute(
-                    sa.select(task_outcomes.c.task_id).where(
-                        task_outcomes.c.task_id.in_(task_ids[chunk:chunk + 500]),
-                        task_outcomes.c.outcome == "completed",
-                    )
-                )
-            )
+        for task_id, task_workflow, principal, tenant in conn.execute(finished):
+            completed.add(task_id)
+            total.tasks.add(task_id)
+            groups["workflow"][task_workflow].tasks.add(task_id)
+            groups["user"][principal or "-"].tasks.add(task_id)
+            groups["tenant"][tenant or "-"].tasks.add(task_id)
 
     def rows(kind: str, label: str) -> list[dict]:
         out = []
