@@ -84,6 +84,8 @@ def test_matched_proposes_exactly_the_journal_entry_tool_arguments():
         ({"unit_price": "-1", "line_total": "-10.00"}, "unit_price '-1' must not be negative"),
         ({"date": "2025-02-30"}, "invoice_date '2025-02-30' is not a date"),
         ({"date": "01/03/2025"}, "is not a date"),
+        ({"date": "2025-W09-6"}, "is not a date"),  # ISO week dates are not the contract's form
+        ({"date": "20250301"}, "is not a date"),
         ({"currency": "EUX"}, "currency 'EUX' is not an ISO 4217 code"),
         ({"currency": "XAU"}, "is not an ISO 4217 code"),
         ({"line_total": "1000.02"}, "line_total 1000.02 ≠ quantity × unit_price"),
@@ -336,3 +338,40 @@ def test_result_helpers():
     assert len(result.proposals()) == 1 and result.lines == 2
     data = result.to_dict()
     assert data["invoices"] == 2 and data["outcomes"][0]["proposal"]["amount"] == "1000.00"
+
+
+def test_fast_and_detailed_data_quality_paths_agree():
+    """The fast parse is only a shortcut: sending every invoice through the detailed
+    data-quality pass must give the same outcomes."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from governed_agents.reconcile.rules import _Run
+
+    value = {
+        "quantity": st.sampled_from(["10", "1", "0", "-1", " 3", "2.5", "1e2", "", "x", "11", "00010"]),
+        "unit_price": st.sampled_from(["100.00", "100", "0", "-1", "101.99", "99", " 100", "1_0", "102.01"]),
+        "date": st.sampled_from(["2025-03-01", "2025-02-30", "2025-W09-6", "20250301", " 2025-03-01", ""]),
+        "currency": st.sampled_from(["EUR", "eur", "EUX", " EUR", "USD", ""]),
+        "line_no": st.sampled_from(["1", "2", "0", "01", "x", " 1", "١"]),
+        "sku": st.sampled_from(["SKU-1", "SKU-2", " SKU-1 ", "", "SKU-9"]),
+        "number": st.sampled_from(["RE-1", " RE-1", "  ", "RE-2"]),
+        "tax_id": st.sampled_from(["DE811907980", " DE811907980", "", "FR12345678901"]),
+        "po": st.sampled_from(["PO-4500123", "po 4500123", "", "PO-4500200", "see order 4500123"]),
+    }
+    invoice = st.fixed_dictionaries(value).map(lambda kw: line("INV", **kw))
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(invoice, min_size=1, max_size=3), st.lists(st.booleans(), min_size=3, max_size=3))
+    def check(lines, same_id):
+        lines = [ln._replace(invoice_id="A" if keep else f"B{i}") for i, (ln, keep) in enumerate(zip(lines, same_id))]
+        fast = [o.to_dict() for o in reconcile(lines, snapshot(), po_extractor=extract_po_reference_offline).outcomes]
+        original = _Run.parse_fast
+        _Run.parse_fast = lambda self, invoice_id, group: None
+        try:
+            slow = [o.to_dict() for o in reconcile(lines, snapshot(), po_extractor=extract_po_reference_offline).outcomes]
+        finally:
+            _Run.parse_fast = original
+        assert fast == slow
+
+    check()

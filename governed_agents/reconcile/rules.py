@@ -23,7 +23,6 @@ from governed_agents.reconcile.snapshot import (
     SCALE,
     ErpSnapshot,
     PoLine,
-    PurchaseOrder,
     from_units,
     normalize_invoice_number,
     normalize_tax_id,
@@ -41,8 +40,8 @@ _REQUIRED = (("vendor_tax_id", 2), ("invoice_number", 3), ("invoice_date", 4), (
 # Free text that could carry instructions: the memo and description, and the header fields that
 # travel further — a free-text PO reference is sent to a model, the invoice number goes into the
 # journal entry's memo.
-_SCREENED = (("vendor_name", 1), ("invoice_number", 3), ("po_reference", 6), ("description", 9), ("memo", 13))
-_HEADER_SCREENED = (1, 3, 6)
+_HEADER_FIELDS_SCREENED = (("vendor_name", 1), ("invoice_number", 3), ("po_reference", 6))
+# …and on every line: description (9) and memo (13).
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CENT = Decimal("0.01")
@@ -101,14 +100,12 @@ class _Run:
         first = lines[0]
         head = first[1:7]
         _, _, tax, number, date, currency, _ = first[:7]
-        if not (tax and number and date and currency) or currency not in ISO_4217 or len(date) != 10 \
+        if not (tax and number and date and currency) or currency not in ISO_4217 or not _DATE.fullmatch(date) \
                 or tax.isspace() or number.isspace():
             return None
         try:
             dt.date.fromisoformat(date)
         except ValueError:
-            return None
-        if date[4] != "-":
             return None
         tolerance = self.tolerance
         match = _NUMBER.fullmatch
@@ -212,32 +209,36 @@ class _Run:
     # -- rule 2 ------------------------------------------------------------------
 
     def injection(self, lines: list[InvoiceLine]) -> list[dict]:
-        evidence = []
         scores = self.scores
-        seen_header = False
-        for k, line in enumerate(lines):
-            for name, i in _SCREENED:
-                if i in _HEADER_SCREENED:
-                    if seen_header:
-                        continue  # header fields agree (rule 1): score them once
-                text = line[i]
+        threshold = self.threshold
+        flagged: list[tuple[str, InvoiceLine, InjectionScore]] = []
+        first = lines[0]
+        # Header fields agree across lines (rule 1): score them once.
+        for name, i in _HEADER_FIELDS_SCREENED:
+            text = first[i]
+            if not text or (i == 6 and normalize_po_reference(text) is not None):
+                continue  # a PO reference the rules read is an identifier, not text anyone follows
+            result = scores.get(text)
+            if result is None:
+                result = scores[text] = self.scorer(text, context="data")
+            if result.score >= threshold:
+                flagged.append((name, first, result))
+        for line in lines:
+            for name, text in (("description", line[9]), ("memo", line[13])):
                 if not text:
                     continue
-                if i == 6 and normalize_po_reference(text) is not None:
-                    continue  # a reference the rules read is an identifier, not text anyone follows
                 result = scores.get(text)
                 if result is None:
                     result = scores[text] = self.scorer(text, context="data")
-                if result.score >= self.threshold:
-                    evidence.append({
-                        "field": name,
-                        "line_no": (line.line_no or "").strip() or None,
-                        "source_row": line.source_row,
-                        "score": result.score,
-                        "signals": [s.to_dict() for s in result.signals],
-                    })
-            seen_header = True
-        return evidence
+                if result.score >= threshold:
+                    flagged.append((name, line, result))
+        return [{
+            "field": name,
+            "line_no": (line.line_no or "").strip() or None,
+            "source_row": line.source_row,
+            "score": result.score,
+            "signals": [s.to_dict() for s in result.signals],
+        } for name, line, result in flagged]
 
     # -- rule 6 ------------------------------------------------------------------
 
