@@ -32,7 +32,9 @@ from governed_agents.errors import GovernanceError, KillSwitchEngaged
 from governed_agents.ledger.schema import approval_requests, idempotency_keys
 from governed_agents.timeutil import utcnow
 
-PreviewBuilder = Callable[[BaseModel], dict]
+# Takes validated inputs, returns their previews in the same order (batch-shaped,
+# so that many proposals read the system of record once, not once each).
+PreviewBuilder = Callable[[list[BaseModel]], list[dict]]
 
 
 @dataclass
@@ -190,10 +192,14 @@ class GovernedExecutor:
 
     def preview(self, tool: str, arguments: dict) -> dict:
         """What a write of ``tool`` with ``arguments`` would change now (before → after)."""
+        return self.preview_many(tool, [arguments])[0]
+
+    def preview_many(self, tool: str, arguments: list[dict]) -> list[dict]:
+        """Previews of several writes of ``tool``, read from the system of record together."""
         spec = self.registry.spec(tool)
         if spec is None:
             raise GovernanceError(f"tool {tool!r} is not registered for this workflow")
-        return self._build_preview(spec, spec.input_model.model_validate(arguments))
+        return self._build_previews(spec, [spec.input_model.model_validate(a) for a in arguments])
 
     def rebuild_preview(self, request) -> dict:
         """The preview an approval request's write would have now (for re-verification)."""
@@ -308,12 +314,19 @@ class GovernedExecutor:
         return validate_output(self.registry, tool, raw)
 
     def _build_preview(self, spec, validated: BaseModel) -> dict:
+        return self._build_previews(spec, [validated])[0]
+
+    def _build_previews(self, spec, validated: list[BaseModel]) -> list[dict]:
         builder = self.previews.get(spec.name)
-        arguments = validated.model_dump(mode="json")
+        arguments = [v.model_dump(mode="json") for v in validated]
         if builder is None:
-            return {"tool": spec.name, "arguments": arguments, "before": None, "after": arguments,
-                    "changes": [f"call {spec.name}"]}
-        return {"tool": spec.name, "arguments": arguments, **builder(validated)}
+            return [{"tool": spec.name, "arguments": a, "before": None, "after": a,
+                     "changes": [f"call {spec.name}"]} for a in arguments]
+        built = builder(list(validated))
+        if len(built) != len(validated):
+            raise GovernanceError(f"the preview builder of {spec.name} returned {len(built)} previews "
+                                  f"for {len(validated)} inputs")
+        return [{"tool": spec.name, "arguments": a, **b} for a, b in zip(arguments, built)]
 
     def _preview_if_valid(self, spec, arguments: dict) -> tuple[dict | None, str | None]:
         try:

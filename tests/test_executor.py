@@ -152,7 +152,7 @@ def test_kill_switch_engaged_between_decision_and_write(ledger, erp):
     def preview_and_pull_the_switch(args):
         # Armed, the second preview build is the executor's re-check inside the
         # write path (the first is the gate's): the switch flips after the gate said allow.
-        preview = previews["erp.create_journal_entry"](args)
+        preview = previews["erp.create_journal_entry"](args)  # batch-shaped: list in, list out
         if flipped["armed"]:
             flipped["calls"] += 1
             if flipped["calls"] == 2:
@@ -245,11 +245,11 @@ def test_preview_changed_between_gate_and_write_blocks_the_write(ledger, erp):
     state = {"armed": False, "calls": 0}
 
     def preview_then_change_the_erp(args):
-        preview = previews["erp.create_journal_entry"](args)
+        preview = previews["erp.create_journal_entry"](args)  # batch-shaped: list in, list out
         if state["armed"]:
             state["calls"] += 1
             if state["calls"] == 1:  # after the gate's check, before the write path's re-check
-                registry._implementation("erp.create_journal_entry")(args)
+                registry._implementation("erp.create_journal_entry")(args[0])
         return preview
 
     ex = GovernedExecutor(ledger, registry, previews={"erp.create_journal_entry": preview_then_change_the_erp})

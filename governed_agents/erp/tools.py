@@ -2,7 +2,9 @@
 
 ``erp_toolset(engine)`` returns a fresh gate ``ToolRegistry`` holding the three
 tools bound to one ERP database, and the preview builders the executor uses to
-show approvers (and re-check before writing) what a write will change.
+show approvers (and re-check before writing) what a write will change. A
+preview builder takes a list of inputs and returns their previews in order, so
+a batch of proposals reads the ERP once per chunk rather than once per entry.
 """
 
 from __future__ import annotations
@@ -169,40 +171,51 @@ def erp_toolset(engine: Engine):
             row = existing
         return {k: row[k] for k in JournalEntryPosted.model_fields}
 
-    def preview_journal_entry(args: CreateJournalEntryInput) -> dict:
-        key = journal_entry_key(args)
-        before = _entry_by_key(engine, key)
-        after = {
-            "invoice_id": args.invoice_id,
-            "vendor_id": args.vendor_id,
-            "currency": args.currency,
-            "amount": str(args.amount),
-            "debit_account": GRIR_CLEARING,
-            "credit_account": ACCOUNTS_PAYABLE,
-            "memo": args.memo,
-        }
-        if before is not None:
-            before = {k: str(v) if isinstance(v, Decimal) else v for k, v in before.items()
-                      if k in after}
-        amount = f"{args.amount:,.2f} {args.currency}"
-        return {
-            "before": before,
-            "after": after,
-            "changes": [
-                f"debit {GRIR_CLEARING} {amount}",
-                f"credit {ACCOUNTS_PAYABLE} {amount} (vendor {args.vendor_id}, invoice {args.invoice_id})",
-            ] if before is None else ["no change: this entry is already posted"],
-        }
+    def preview_journal_entries(entries: list[CreateJournalEntryInput]) -> list[dict]:
+        """Previews of many entries with one read of the ERP per chunk of keys."""
+        existing = _entries_by_keys(engine, [journal_entry_key(a) for a in entries])
+        return [_journal_entry_preview(a, existing.get(journal_entry_key(a))) for a in entries]
 
-    previews = {"erp.create_journal_entry": preview_journal_entry}
+    previews = {"erp.create_journal_entry": preview_journal_entries}
     return registry, previews
 
 
-def _entry_by_key(engine: Engine, key: str) -> dict | None:
+def _journal_entry_preview(args: CreateJournalEntryInput, before: dict | None) -> dict:
+    after = {
+        "invoice_id": args.invoice_id,
+        "vendor_id": args.vendor_id,
+        "currency": args.currency,
+        "amount": str(args.amount),
+        "debit_account": GRIR_CLEARING,
+        "credit_account": ACCOUNTS_PAYABLE,
+        "memo": args.memo,
+    }
+    if before is not None:
+        before = {k: str(v) if isinstance(v, Decimal) else v for k, v in before.items() if k in after}
+    amount = f"{args.amount:,.2f} {args.currency}"
+    return {
+        "before": before,
+        "after": after,
+        "changes": [
+            f"debit {GRIR_CLEARING} {amount}",
+            f"credit {ACCOUNTS_PAYABLE} {amount} (vendor {args.vendor_id}, invoice {args.invoice_id})",
+        ] if before is None else ["no change: this entry is already posted"],
+    }
+
+
+def _entries_by_keys(engine: Engine, keys: list[str], chunk: int = 500) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    unique = list(dict.fromkeys(keys))
     with engine.connect() as c:
-        row = c.execute(select(journal_entries).where(journal_entries.c.idempotency_key == key)).first()
-    if row is None:
-        return None
-    m = dict(row._mapping)
-    m["posted_at"] = as_utc(m["posted_at"])
-    return m
+        for i in range(0, len(unique), chunk):
+            rows = c.execute(select(journal_entries).where(
+                journal_entries.c.idempotency_key.in_(unique[i:i + chunk])))
+            for row in rows:
+                m = dict(row._mapping)
+                m["posted_at"] = as_utc(m["posted_at"])
+                found[m["idempotency_key"]] = m
+    return found
+
+
+def _entry_by_key(engine: Engine, key: str) -> dict | None:
+    return _entries_by_keys(engine, [key]).get(key)

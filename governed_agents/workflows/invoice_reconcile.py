@@ -88,23 +88,26 @@ def propose(result, executor, envelope, *, requested_by: str, agent: str = "agen
 
     proposals = []
     now = utcnow()
+    state = GateState(now=now)
     for outcome in result.outcomes:
         if outcome.reason != "matched" or not outcome.proposal:
             continue
         trace_id = uuid.uuid4().hex
         request = ToolCallRequest(tool=WRITE_TOOL, arguments=outcome.proposal, task_id=trace_id,
                                   trace_id=trace_id, workflow=WORKFLOW, principal=agent)
-        decision = decide(envelope, executor.registry, request, GateState(now=now))
-        preview = (executor.preview(WRITE_TOOL, outcome.proposal)
-                   if decision.validated_input is not None else {})
+        decision = decide(envelope, executor.registry, request, state)
         proposals.append(Proposal(
             invoice_id=outcome.invoice_id,
             arguments=decision.validated_input.model_dump(mode="json") if decision.validated_input else outcome.proposal,
-            preview=preview,
+            preview={},
             outcome=decision.outcome,
             reasons=[r.message for r in decision.reasons],
             trace_id=trace_id,
         ))
+    # One read of the ERP for all previews (the gate validated these inputs).
+    valid = [p for p in proposals if p.outcome != "deny"]
+    for p, preview in zip(valid, executor.preview_many(WRITE_TOOL, [p.arguments for p in valid])):
+        p.preview = preview
     return proposals
 
 
@@ -195,12 +198,17 @@ def injection_leaks(result, envelope, *, scorer=None) -> list[dict]:
     scorer = scorer or score_text
     threshold = envelope.envelope.safety.block_on_prompt_injection_score_gte
     leaks = []
+    scores: dict[str, float] = {}  # a score is a function of the text: score each distinct text once
     for outcome in result.outcomes:
         if outcome.reason != "matched" or not outcome.proposal:
             continue
         text = str(outcome.proposal.get("memo") or "")
-        if text and (score := scorer(text, context="data").score) >= threshold:
-            leaks.append({"invoice_id": outcome.invoice_id, "score": round(score, 3), "text": text[:200]})
+        if not text:
+            continue
+        if text not in scores:
+            scores[text] = scorer(text, context="data").score
+        if scores[text] >= threshold:
+            leaks.append({"invoice_id": outcome.invoice_id, "score": round(scores[text], 3), "text": text[:200]})
     return leaks
 
 
