@@ -41,6 +41,7 @@ _REQUIRED = (("vendor_tax_id", 2), ("invoice_number", 3), ("invoice_date", 4), (
 # travel further — a free-text PO reference is sent to a model, the invoice number goes into the
 # journal entry's memo.
 _HEADER_FIELDS_SCREENED = (("vendor_name", 1), ("invoice_number", 3), ("po_reference", 6))
+_TWO_WORDS = re.compile(r"[^\W\d_]{2,}[\W_]+[^\W\d_]{2,}")  # an identifier has no two words in a row
 # …and on every line: description (9) and memo (13).
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -208,30 +209,40 @@ class _Run:
 
     # -- rule 2 ------------------------------------------------------------------
 
-    def injection(self, lines: list[InvoiceLine]) -> list[dict]:
+    def injection(self, lines: list[InvoiceLine], po_readable: bool) -> list[dict]:
         scores = self.scores
+        scorer = self.scorer
         threshold = self.threshold
         flagged: list[tuple[str, InvoiceLine, InjectionScore]] = []
         first = lines[0]
-        # Header fields agree across lines (rule 1): score them once.
+        # Header fields agree across lines (rule 1): scored once. An invoice number or PO
+        # reference the rules read as an identifier is not text anyone follows: not scored.
         for name, i in _HEADER_FIELDS_SCREENED:
             text = first[i]
-            if not text or (i == 6 and normalize_po_reference(text) is not None):
-                continue  # a PO reference the rules read is an identifier, not text anyone follows
+            if not text or (i == 6 and po_readable) or (i == 3 and _TWO_WORDS.search(text) is None):
+                continue
             result = scores.get(text)
             if result is None:
-                result = scores[text] = self.scorer(text, context="data")
+                result = scores[text] = scorer(text, context="data")
             if result.score >= threshold:
                 flagged.append((name, first, result))
         for line in lines:
-            for name, text in (("description", line[9]), ("memo", line[13])):
-                if not text:
-                    continue
+            text = line[9]  # description
+            if text:
                 result = scores.get(text)
                 if result is None:
-                    result = scores[text] = self.scorer(text, context="data")
+                    result = scores[text] = scorer(text, context="data")
                 if result.score >= threshold:
-                    flagged.append((name, line, result))
+                    flagged.append(("description", line, result))
+            text = line[13]  # memo
+            if text:
+                result = scores.get(text)
+                if result is None:
+                    result = scores[text] = scorer(text, context="data")
+                if result.score >= threshold:
+                    flagged.append(("memo", line, result))
+        if not flagged:
+            return []
         return [{
             "field": name,
             "line_no": (line.line_no or "").strip() or None,
@@ -242,9 +253,10 @@ class _Run:
 
     # -- rule 6 ------------------------------------------------------------------
 
-    def resolve_po(self, reference: str) -> tuple[str | None, bool, str]:
-        """``(key, model_used, how)``: the PO key the reference names, whether the model was asked, and how."""
-        key = normalize_po_reference(reference)
+    def resolve_po(self, reference: str, key: str | None) -> tuple[str | None, bool, str]:
+        """``(key, model_used, how)``: the PO key the reference names, whether the model was asked, and how.
+
+        ``key`` is ``normalize_po_reference(reference)``, already computed by the caller."""
         if key is not None:
             return key, False, f"reference {_show(reference)} reads as {key}"
         if self.po_extractor is None:
@@ -299,7 +311,9 @@ class _Run:
         amount = f"{total.quantize(_CENT, ROUND_HALF_UP):.2f}"
 
         # 2. suspected_injection
-        evidence = self.injection(lines)
+        reference = (first[6] or "").strip()
+        po_ref_key = normalize_po_reference(reference) if reference else None
+        evidence = self.injection(lines, po_ref_key is not None)
         if evidence:
             worst = max(evidence, key=lambda e: e["score"])
             names = sorted({s["name"] for e in evidence for s in e["signals"]})
@@ -336,11 +350,10 @@ class _Run:
                            amount=amount, source_rows=rows)
 
         # 6. no_po
-        reference = (first[6] or "").strip()
         if not reference:
             return Outcome(invoice_id, "no_po", "the invoice gives no PO reference", vendor_id=vendor_id,
                            currency=currency, amount=amount, source_rows=rows)
-        key, model_used, how = self.resolve_po(reference)
+        key, model_used, how = self.resolve_po(reference, po_ref_key)
         if key is None:
             return Outcome(invoice_id, "no_po", how, vendor_id=vendor_id, currency=currency, amount=amount,
                            model_used=model_used, source_rows=rows)
