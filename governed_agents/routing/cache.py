@@ -57,14 +57,23 @@ def count_hit(conn: sa.Connection, key: str) -> None:
     _sql.run(conn, _HIT, {"k": key})
 
 
-def store(conn: sa.Connection, *, key: str, model: str, alias: str, tenant: str | None, response: dict,
-          input_tokens: int, output_tokens: int, offline_model: bool, now: _dt.datetime, ttl_hours: float) -> None:
-    """Keep an answer (replacing an expired or concurrent one under the same key)."""
-    _sql.run(conn, _STORE, {
+def row(*, key: str, model: str, alias: str, tenant: str | None, response: dict, input_tokens: int,
+        output_tokens: int, offline_model: bool, now: _dt.datetime, ttl_hours: float) -> dict:
+    """A cache entry, ready for ``put`` (built before the write lock is taken)."""
+    return {
         "key": key, "model": model, "alias": alias, "tenant": tenant, "response": canonical_json(response),
         "input_tokens": input_tokens, "output_tokens": output_tokens, "offline_model": offline_model,
         "created_at": now, "expires_at": now + _dt.timedelta(hours=ttl_hours),
-    })
+    }
+
+
+def put(conn: sa.Connection, entry: dict) -> None:
+    """Keep an answer (replacing an expired or concurrent one under the same key)."""
+    _sql.run(conn, _STORE, entry)
+
+
+def store(conn: sa.Connection, **fields: Any) -> None:
+    put(conn, row(**fields))
 
 
 def purge_expired(ledger: Any, *, now: _dt.datetime | None = None) -> int:
@@ -76,4 +85,4 @@ def purge_expired(ledger: Any, *, now: _dt.datetime | None = None) -> int:
         return conn.execute(sa.delete(model_cache).where(model_cache.c.expires_at <= now)).rowcount or 0
 
 
-__all__ = ["cache_key", "count_hit", "lookup", "purge_expired", "store"]
+__all__ = ["cache_key", "count_hit", "lookup", "purge_expired", "put", "row", "store"]

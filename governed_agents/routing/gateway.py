@@ -430,6 +430,7 @@ class ModelGateway:
         keys = [s.key for s in scopes]
         task_key = next(s.key for s in scopes if s.scope == "task")
         reservation_id = str(uuid.uuid4())
+        full_estimate = estimate_input_tokens(messages, tools)  # outside the lock; redone only if context is cut
         try:
             with self.ledger.transaction() as conn:
                 _budget.lock_scopes(conn, keys)
@@ -480,7 +481,7 @@ class ModelGateway:
                             downgrades.append(DowngradeStep(
                                 REQUIRE_CONFIRMATION, detail=f"confirmed by approval request {state['id']}", **who))
                 out_tokens = min(out_tokens, model.max_output_tokens)
-                est_in = estimate_input_tokens(sent, tools)
+                est_in = full_estimate if sent is messages else estimate_input_tokens(sent, tools)
                 est_tokens = est_in + out_tokens
                 est_e8 = to_e8(model.cost(est_in, out_tokens), up=True)
                 over = over_cap(budgets, usage, est_e8, est_tokens)
@@ -717,6 +718,19 @@ class ModelGateway:
             confirmation_id=plan.confirmation_id, transcript_id=transcript_id,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
+        # Everything that is CPU work (redaction, JSON, digests) happens before the write lock is taken.
+        transcript = (self._transcript_row(task, transcript_id, plan.tier, plan.model, request_record, answer, now,
+                                           cache_hit=False) if transcript_id is not None else None)
+        cached = None
+        if cache_key is not None:
+            if (plan.model is not requested or plan.messages is not messages
+                    or plan.max_tokens != _effective_max_tokens(requested, options.max_tokens)):
+                # Not what was asked (a downgrade or a fallback): keep it under what was sent.
+                cache_key = self._key(plan.model, plan.messages, tools, options, task.tenant, plan.max_tokens)
+            cached = _cache.row(key=cache_key, model=plan.model.model, alias=plan.model.alias, tenant=task.tenant,
+                                response=answer, input_tokens=input_tokens, output_tokens=output_tokens,
+                                offline_model=plan.model.offline, now=now, ttl_hours=catalog.cache.ttl_hours)
+        payload = self._call_payload(task, result, request_record, answer)
         with self.ledger.transaction() as conn:
             _budget.lock_scopes(conn, plan.keys)
             _sql.run(conn, _CLOSE_RESERVATION, {
@@ -725,25 +739,18 @@ class ModelGateway:
             })
             _budget.move_reserved(conn, plan.keys, reserved_e8=plan.est_e8, reserved_tokens=plan.est_tokens,
                                   settled_e8=actual_e8, settled_tokens=actual_tokens, calls=1, now=now)
-            if transcript_id is not None:
-                self._transcript(conn, task, transcript_id, plan.tier, plan.model, request_record, answer, now,
-                                 cache_hit=False)
-            if cache_key is not None:
-                if (plan.model is not requested or plan.messages is not messages
-                        or plan.max_tokens != _effective_max_tokens(requested, options.max_tokens)):
-                    # Not what was asked (a downgrade or a fallback): keep it under what was sent.
-                    cache_key = self._key(plan.model, plan.messages, tools, options, task.tenant, plan.max_tokens)
-                _cache.store(conn, key=cache_key, model=plan.model.model, alias=plan.model.alias, tenant=task.tenant,
-                             response=answer, input_tokens=input_tokens, output_tokens=output_tokens,
-                             offline_model=plan.model.offline, now=now, ttl_hours=catalog.cache.ttl_hours)
-            event = self._audit(task, "model.call", self._call_payload(task, result, request_record, answer), conn=conn)
+            if transcript is not None:
+                _sql.run(conn, _INSERT_TRANSCRIPT, transcript)
+            if cached is not None:
+                _cache.put(conn, cached)
+            event = self._audit(task, "model.call", payload, conn=conn)
             if plan.downgrades:
                 self._audit(task, "model.downgrade", {"call_id": plan.reservation_id, "task_id": task.task_id,
                                                       "downgrades": [d.to_dict() for d in plan.downgrades]}, conn=conn)
         plan.open = False
         task.tokens_used = int(task.tokens_used) + actual_tokens
         task.cost_usd = format((Decimal(str(task.cost_usd or "0")) + from_e8(actual_e8)).normalize(), "f")
-        return replace(result, audit_seq=event.seq)
+        return replace(result, audit_seq=event.seq, latency_ms=(time.perf_counter() - started) * 1000)
 
     def _serve_cached(self, task: Any, tier: str, model: ResolvedModel, messages: list[dict],
                       tools: list[dict] | None, options: _Options, key: str, hit: dict, now: _dt.datetime,
@@ -763,6 +770,10 @@ class ModelGateway:
             cached=True, input_tokens=0, output_tokens=0, cost_usd=Decimal(0), estimated_usd=Decimal(0),
             cost_source="cache", transcript_id=transcript_id, latency_ms=(time.perf_counter() - started) * 1000,
         )
+        transcript = (self._transcript_row(task, transcript_id, tier, model, request_record, answer, now,
+                                           cache_hit=True) if transcript_id is not None else None)
+        payload = self._call_payload(task, result, request_record, answer)
+        payload["cache_key"] = key
         with self.ledger.transaction() as conn:
             _sql.run(conn, _INSERT_RESERVATION, dict(
                 id=call_id, task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
@@ -772,27 +783,25 @@ class ModelGateway:
                 cache_hit=True, downgrade=None,
             ))
             _cache.count_hit(conn, key)
-            if transcript_id is not None:
-                self._transcript(conn, task, transcript_id, tier, model, request_record, answer, now, cache_hit=True)
-            payload = self._call_payload(task, result, request_record, answer)
-            payload["cache_key"] = key
+            if transcript is not None:
+                _sql.run(conn, _INSERT_TRANSCRIPT, transcript)
             event = self._audit(task, "model.call", payload, conn=conn)
-        return replace(result, audit_seq=event.seq)
+        return replace(result, audit_seq=event.seq, latency_ms=(time.perf_counter() - started) * 1000)
 
     # -- records --------------------------------------------------------------------------
 
-    def _transcript(self, conn: sa.Connection, task: Any, transcript_id: str, tier: str, model: ResolvedModel,
-                    request: dict, answer: dict, now: _dt.datetime, *, cache_hit: bool) -> None:
+    def _transcript_row(self, task: Any, transcript_id: str, tier: str, model: ResolvedModel,
+                        request: dict, answer: dict, now: _dt.datetime, *, cache_hit: bool) -> dict:
         logging = task.envelope.envelope.logging
         redacting = bool(logging.redact_pii)
-        _sql.run(conn, _INSERT_TRANSCRIPT, dict(
+        return dict(
             id=transcript_id, task_id=task.task_id, workflow=task.workflow, trace_id=task.trace_id,
             run_id=task.run_id, tier=tier, model=model.model,
             request=canonical_json(redact(request) if redacting else request),
             response=canonical_json(redact(answer) if redacting else answer),
             redacted=redacting, offline_model=model.offline, cache_hit=cache_hit, created_at=now,
             expires_at=now + _dt.timedelta(days=int(logging.store_transcripts_days)),
-        ))
+        )
 
     def _call_payload(self, task: Any, result: ModelResult, request: dict, answer: dict) -> dict:
         # Digests only: the audit chain is append-only, so no message text (personal data) goes in it.
