@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "governed_agents.cli.erp",
     "governed_agents.cli.spend",
     "governed_agents.cli.injection",
+    "governed_agents.cli.admin",
 ]
 
 DESCRIPTION = """\
