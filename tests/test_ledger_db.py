@@ -53,7 +53,7 @@ def test_head_revision_constant_is_the_migration_head():
 
 
 def test_migrated_schema_equals_the_metadata(db_url):
-    """0001_initial creates exactly schema.py's tables, columns, types, indexes and constraints."""
+    """The migrations create exactly schema.py's tables, columns, types, indexes and constraints."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
