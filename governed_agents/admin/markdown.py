@@ -9,14 +9,23 @@ from __future__ import annotations
 import html
 import re
 
-_CODE = re.compile(r"`([^`]*)`")
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
 
 
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
 def _inline(text: str) -> str:
-    out = html.escape(text, quote=True)
-    out = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", out)
-    return _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", out)
+    parts = re.split(r"(`[^`]*`)", text)
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) >= 2:
+            out.append(f"<code>{html.escape(part[1:-1], quote=True)}</code>")
+        else:
+            plain = html.escape(part, quote=True)
+            plain = _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", plain)
+            out.append(_ESCAPED.sub(lambda m: m.group(1), plain))
+    return "".join(out)
 
 
 def _cells(line: str) -> list[str]:
