@@ -11,7 +11,7 @@ import os
 
 import dagster as dg
 
-from assets import invoice_reconcile
+from assets import invoice_reconcile, spend
 from governed_agents.dagster.instance import dagster_home
 from governed_agents.dagster.resources import GovernanceResource
 from sensors import invoice_reconcile as invoice_reconcile_sensors
@@ -31,8 +31,9 @@ def _io_manager():
 deployment = os.environ.get("GOVERNED_AGENTS_DEPLOYMENT", "local")
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([invoice_reconcile]),
-    jobs=[invoice_reconcile.invoice_reconcile_propose, invoice_reconcile.invoice_reconcile_post],
+    assets=dg.load_assets_from_modules([invoice_reconcile, spend]),
+    jobs=[invoice_reconcile.invoice_reconcile_propose, invoice_reconcile.invoice_reconcile_post,
+          spend.spend_report_job],
     sensors=[
         invoice_reconcile_sensors.approval_sensor,
         invoice_reconcile_sensors.inbox_sensor,

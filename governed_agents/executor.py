@@ -202,7 +202,17 @@ class GovernedExecutor:
         return self._build_previews(spec, [spec.input_model.model_validate(a) for a in arguments])
 
     def rebuild_preview(self, request) -> dict:
-        """The preview an approval request's write would have now (for re-verification)."""
+        """The preview an approval request's write would have now (for re-verification).
+
+        A spend confirmation (the model gateway's downgrade ladder) is no tool write:
+        there is no system of record to re-read, and its stored preview is checked
+        against its digest by the approvals service. Any other unknown action is an
+        error (fail closed).
+        """
+        from governed_agents.routing.gateway import CONFIRM_ACTION
+
+        if request.action == CONFIRM_ACTION:
+            return request.preview
         return self.preview(request.action, request.arguments)
 
     # -- writes -----------------------------------------------------------

@@ -123,3 +123,27 @@ def test_kill_switch_cli_needs_admin_token(capsys):
     reader = issue_token("bob", actions=["approval.read"], workflows=["*"])
     assert main(["kill-switch", "off", "--token", reader]) == 1
     assert main(["kill-switch", "off", "--token", admin]) == 0
+
+
+def test_approve_a_spend_confirmation_through_the_cli(capsys):
+    """A spend confirmation (the gateway's ladder) is no tool write: the CLI approves it
+    on its stored preview; an unknown action is refused (fail closed)."""
+    from governed_agents.approvals import get_request, request_approval
+    from governed_agents.envelope import find_envelope
+    from governed_agents.identity.tokens import issue_token
+    from governed_agents.ledger import Ledger
+    from governed_agents.routing.gateway import CONFIRM_ACTION
+
+    ledger, envelope = Ledger.open(), find_envelope("invoice_reconcile")
+    preview = {"changes": ["continue on tier reasoning: $0.90 of the $1.25 task cap spent"]}
+    confirm = request_approval(ledger, envelope=envelope, action=CONFIRM_ACTION, arguments={"task": "t1"},
+                               preview=preview, requested_by="alice")
+    odd = request_approval(ledger, envelope=envelope, action="erp.delete_everything", arguments={},
+                           preview=preview, requested_by="alice")
+    token = issue_token("bob", actions=["approval.approve"], workflows=["invoice_reconcile"])
+    assert main(["approvals", "approve", confirm.id, "--token", token]) == 0
+    assert get_request(ledger, confirm.id).status == "approved"
+    capsys.readouterr()
+    assert main(["approvals", "approve", odd.id, "--token", token]) == 1
+    assert "not registered" in capsys.readouterr().err
+    assert get_request(ledger, odd.id).status == "pending"

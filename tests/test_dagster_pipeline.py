@@ -218,3 +218,21 @@ def test_pipeline_on_a_postgres_backed_dagster_instance(demo_batch, pg_database,
         instance.dispose()
     assert Ledger.open(ledger_url).dialect == "postgresql"
     assert len(run.outcomes) == 40
+
+
+def test_spend_asset_check_fails_when_a_cap_is_exceeded(demo_batch):
+    """Real model spend (free-text PO references read through the gateway), then an admin
+    cap below it: the model_spend asset's within_caps check turns red."""
+    from governed_agents.routing import set_spend_cap
+
+    assert _materialize(["erp_invoices", "invoice_matches"]).success
+    fine = _materialize(["model_spend"])
+    assert fine.success and _checks(fine) == {"within_caps": True}
+    report = fine.output_for_node("model_spend")
+    assert report["totals"]["model_calls"] > 0 and report["offline_model_used"] is True
+    set_spend_cap(Ledger.open(), scope="workflow", name="invoice_reconcile", period="day",
+                  usd="0.000001", set_by="erin", reason="test: a cap below today's spend")
+    over = _materialize(["model_spend"])
+    assert _checks(over) == {"within_caps": False}
+    meta = [e for e in over.get_asset_check_evaluations()][0].metadata
+    assert "invoice_reconcile" in str(meta["exceeded"].value)
