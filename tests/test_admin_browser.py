@@ -7,9 +7,14 @@ saved as a screenshot under test-artifacts/admin/.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -191,8 +196,6 @@ def test_approve_in_browser_then_the_sensor_launched_run_leaves_a_receipt(server
     from governed_agents.erp.csv_contract import load_csv_dir
     from governed_agents.erp.generator import generate
 
-    import os
-
     monkeypatch.setenv("DAGSTER_HOME", str(Path(os.environ["GOVERNED_AGENTS_HOME"]) / "dagster"))
     monkeypatch.setenv("GOVERNED_AGENTS_SENSOR_INTERVAL", "2")
     monkeypatch.setenv("GOVERNED_AGENTS_INBOX", str(tmp_path / "inbox"))
@@ -240,3 +243,80 @@ def test_approve_in_browser_then_the_sensor_launched_run_leaves_a_receipt(server
     assert "verified" in page.text_content("#signature") and "NOT" not in page.text_content("#signature")
     assert page.text_content("#run-id") == run.run_id
     assert "matches PO and goods receipt" in page.content()
+
+
+@pytest.fixture
+def dagster_ui(tmp_path, monkeypatch):
+    """A proposal run on a test instance, and dagster-webserver serving that instance."""
+    from governed_agents.dagster.instance import dagster_home
+    from governed_agents.dagster.runs import run_proposals
+    from governed_agents.erp.connector import erp_engine
+    from governed_agents.erp.csv_contract import load_csv_dir
+    from governed_agents.erp.generator import generate
+
+    monkeypatch.setenv("DAGSTER_HOME", str(Path(os.environ["GOVERNED_AGENTS_HOME"]) / "dagster"))
+    monkeypatch.setenv("GOVERNED_AGENTS_INBOX", str(tmp_path / "inbox"))
+    dagster_home()
+    generate(tmp_path / "data", invoices=6, seed=11)
+    load_csv_dir(tmp_path / "data", erp_engine())
+    proposed = run_proposals("invoice_reconcile")
+    assert proposed.success
+    port = _free_port()
+    log = open(tmp_path / "dagster-webserver.log", "wb")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", str(REPO / "workspace.yaml"),
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (tmp_path / "dagster-webserver.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "dagster-webserver did not start"
+                time.sleep(0.5)
+        yield {"url": url, "run_id": proposed.run_id}
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def _dismiss_dagster_popup(page) -> None:
+    """The UI's first-visit "Join the Dagster community" dialog covers the page; skip it when it shows."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(timeout=5_000)
+        skip.click()
+    except Exception:  # noqa: BLE001 - the dialog is optional
+        pass
+
+
+@pytest.mark.slow
+def test_dagster_ui_shows_the_asset_graph_checks_and_run_receipt(dagster_ui, browser, shots):
+    ui = dagster_ui["url"]
+    page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    page.set_default_timeout(60_000)
+
+    page.goto(f"{ui}/locations/governed_agents/asset-groups/invoice_reconcile")
+    _dismiss_dagster_popup(page)
+    for asset in ("erp_invoices", "invoice_matches", "journal_entry_proposals", "approval_requests",
+                  "posted_journal_entries"):
+        page.get_by_text(asset, exact=True).first.wait_for()
+    shots(page, "dagster-asset-graph")
+
+    page.goto(f"{ui}/assets/erp_invoices?view=checks")
+    page.get_by_text("invoice_data_quality").first.wait_for()
+    shots(page, "dagster-asset-checks")
+
+    page.goto(f"{ui}/runs/{dagster_ui['run_id']}")
+    _dismiss_dagster_popup(page)
+    page.get_by_text("run_receipt_id").first.wait_for()
+    page.get_by_text("4 checks").first.wait_for()  # the run's blocking asset checks
+    shots(page, "dagster-run-receipt-metadata")
