@@ -220,3 +220,17 @@ def test_receipts_spend_and_policies_pages(panel):
     assert "cost per completed task" in panel.get("/spend").text.lower()
     policies = panel.get("/policies", params={"a": "invoice_reconcile.yaml", "b": "invoice_reconcile.yaml"}).text
     assert "2026-03-01" in policies and "no differences" in policies
+
+
+def test_spend_page_charts_cost_per_completed_task_over_time(panel):
+    from governed_agents.envelope import find_envelope
+    from governed_agents.executor import TaskContext
+    from governed_agents.routing import record_task_outcome
+    from governed_agents.timeutil import utcnow
+
+    _signin(panel, "dana")
+    assert "No completed tasks in the last 14 days." in panel.get("/spend").text
+    task = TaskContext(envelope=find_envelope("invoice_reconcile"), requested_by="alice")
+    record_task_outcome(Ledger.open(), task, "completed")
+    page = panel.get("/spend").text
+    assert "over time" in page and f">{utcnow().date().isoformat()}</text>" in page

@@ -459,7 +459,17 @@ class _Panel:
                 continue
         chart = _bar_chart([(row.get("workflow") or "?", row.get("cost_per_completed_task_usd"))
                             for row in report.get("by_workflow", [])])
-        return self._page(request, "spend.html", session, report=report, caps=caps, chart=chart)
+        # Over time: one report per UTC day; days without a completed task have no bar.
+        from governed_agents.timeutil import utcnow
+
+        today = utcnow().date()
+        days = [today - dt.timedelta(days=n) for n in range(13, -1, -1)]
+        over_time = _bar_chart([
+            (day.isoformat(),
+             spend_report(self.ledger, since=day, until=day)["totals"]["cost_per_completed_task_usd"])
+            for day in days])
+        return self._page(request, "spend.html", session, report=report, caps=caps, chart=chart,
+                          over_time=over_time)
 
     async def policies(self, request: Request) -> Response:
         from governed_agents import config
