@@ -138,9 +138,11 @@ def bench_overhead(calls: int, repeats: int, db_url: str | None) -> str:
         gateway = ModelGateway(ledger, catalog)  # cache on: every call is a miss (unique messages)
         envelope = _envelope()
 
+        run = os.urandom(4).hex()  # a ledger given by --db-url may hold earlier runs' cache entries
+
         def messages(n: int) -> list[dict]:
             return [{"role": "system", "content": "Classify the invoice exception. Answer in JSON."},
-                    {"role": "user", "content": f"item {n}: the unit price is higher than agreed on the PO"}]
+                    {"role": "user", "content": f"item {run}-{n}: the unit price is higher than agreed on the PO"}]
 
         def direct(n: int) -> None:
             litellm.completion(model="openai/bench", api_base=api_base, api_key="scripted", messages=messages(n),

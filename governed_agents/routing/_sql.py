@@ -85,6 +85,34 @@ def run_many(conn: sa.Connection, sql: str, rows: Iterable[dict]) -> None:
         raise _error(exc) from exc
 
 
+def run_together(conn: sa.Connection, pieces: list[tuple[str, dict]], final: tuple[str, dict] | None = None) -> Any:
+    """Several writes in one round trip on PostgreSQL (data-modifying CTEs); one after another on SQLite.
+
+    The pieces must not depend on each other's effects (on PostgreSQL they all
+    see the statement's snapshot). ``final`` is a SELECT run last (on
+    PostgreSQL as the statement's main query); its cursor is returned.
+    """
+    if conn.dialect.name != "postgresql":
+        for sql, params in pieces:
+            run(conn, sql, params)
+        return run(conn, *final) if final is not None else None
+    main_sql, main_params = final if final is not None else ("SELECT 1", {})
+    shape = (tuple(sql for sql, _ in pieces), main_sql)
+    combined = _together.get(shape)
+    if combined is None:
+        parts = [f"w{i} AS ({_PARAM.sub(lambda m, i=i: f':w{i}_' + m.group(1), sql)})" for i, (sql, _) in
+                 enumerate(pieces)]
+        combined = _together[shape] = "WITH " + ", ".join(parts) + " " + _PARAM.sub(
+            lambda m: ":f_" + m.group(1), main_sql)
+    merged = {f"f_{k}": v for k, v in main_params.items()}
+    for index, (_, params) in enumerate(pieces):
+        merged.update({f"w{index}_{k}": v for k, v in params.items()})
+    return run(conn, combined, merged)
+
+
+_together: dict[tuple, str] = {}
+
+
 def in_list(name: str, count: int) -> str:
     """``(:name0, :name1, …)`` for ``count`` values."""
     return "(" + ", ".join(f":{name}{i}" for i in range(count)) + ")"
@@ -111,4 +139,4 @@ def _error(exc: BaseException) -> LedgerError:
     )
 
 
-__all__ = ["as_datetime", "in_list", "in_params", "run", "run_many"]
+__all__ = ["as_datetime", "in_list", "in_params", "run", "run_many", "run_together"]

@@ -224,15 +224,28 @@ def lock_scopes(conn: sa.Connection, keys: Iterable[str]) -> None:
 
 
 # The hot statements run on the driver (see _sql); the same text on SQLite and PostgreSQL.
-_UPSERT = (
-    "INSERT INTO spend_counters (scope_key, scope, name, period, period_key, reserved_usd_e8, settled_usd_e8, "
-    "reserved_tokens, settled_tokens, calls, updated_at) VALUES (:scope_key, :scope, :name, :period, :period_key, "
-    ":reserved_usd_e8, 0, :reserved_tokens, 0, 0, :updated_at) "
-    "ON CONFLICT (scope_key) DO UPDATE SET "
+_UPSERT_HEAD = ("INSERT INTO spend_counters (scope_key, scope, name, period, period_key, reserved_usd_e8, "
+                "settled_usd_e8, reserved_tokens, settled_tokens, calls, updated_at) VALUES ")
+_UPSERT_TAIL = (
+    " ON CONFLICT (scope_key) DO UPDATE SET "
     "reserved_usd_e8 = spend_counters.reserved_usd_e8 + excluded.reserved_usd_e8, "
     "reserved_tokens = spend_counters.reserved_tokens + excluded.reserved_tokens, "
     "updated_at = excluded.updated_at"
 )
+_upserts: dict[int, str] = {}
+
+
+def _upsert(rows: int) -> str:
+    """One multi-row upsert (one round trip on PostgreSQL) for ``rows`` totals."""
+    sql = _upserts.get(rows)
+    if sql is None:
+        values = ", ".join(
+            f"(:k{i}, :s{i}, :n{i}, :p{i}, :pk{i}, :usd, 0, :tokens, 0, 0, :at)" for i in range(rows)
+        )
+        sql = _upserts[rows] = _UPSERT_HEAD + values + _UPSERT_TAIL
+    return sql
+
+
 _READ_USAGE = ("SELECT scope_key, reserved_usd_e8, settled_usd_e8, reserved_tokens, settled_tokens, calls "
                "FROM spend_counters WHERE scope_key IN ")
 _READ_CAPS = "SELECT scope, name, period, cap_usd_e8, set_by, reason FROM spend_caps WHERE name IN "
@@ -242,6 +255,55 @@ _MOVE = (
     "settled_tokens = settled_tokens + :d_settled_tokens, calls = calls + :d_calls, updated_at = :at "
     "WHERE scope_key IN "
 )
+
+
+# One round trip for everything a reservation reads: the totals, the admin caps and
+# (for a cacheable call) the cache entry. Columns: kind, three texts, five integers.
+_STATE_USAGE = ("SELECT 'u', scope_key, NULL, NULL, reserved_usd_e8, settled_usd_e8, reserved_tokens, settled_tokens, "
+                "calls FROM spend_counters WHERE scope_key IN ")
+_STATE_CAPS = ("SELECT 'c', scope, name, period, cap_usd_e8, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), "
+               "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) FROM spend_caps WHERE name IN ")
+_STATE_CACHE = ("SELECT 'h', response, model, alias, input_tokens, output_tokens, CAST(offline_model AS INTEGER), "
+                "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) FROM model_cache WHERE key = :ck AND expires_at > :now")
+_states: dict[tuple[int, int, bool], str] = {}
+
+
+def read_state(conn: sa.Connection, scopes: list[Scope], *, cache_key: str | None = None,
+               now: _dt.datetime | None = None) -> tuple[dict[str, Usage], list[dict], dict | None]:
+    """(usage by scope key, admin caps, the cache entry or None) in one query."""
+    keys = sorted(s.key for s in scopes)
+    names = sorted({s.name for s in scopes if s.scope != "task"} | {"*"})
+    shape = (len(keys), len(names), cache_key is not None)
+    sql = _states.get(shape)
+    if sql is None:
+        sql = (_STATE_USAGE + _sql.in_list("k", len(keys)) + " UNION ALL " + _STATE_CAPS
+               + _sql.in_list("n", len(names)) + (" UNION ALL " + _STATE_CACHE if cache_key is not None else ""))
+        _states[shape] = sql
+    params = {**_sql.in_params("k", keys), **_sql.in_params("n", names)}
+    if cache_key is not None:
+        params.update(ck=cache_key, now=now)
+    usage: dict[str, Usage] = {}
+    caps: list[dict] = []
+    hit = None
+    for row in _sql.run(conn, sql, params).fetchall():
+        if row[0] == "u":
+            usage[row[1]] = Usage(int(row[4]), int(row[5]), int(row[6]), int(row[7]), int(row[8]))
+        elif row[0] == "c":
+            caps.append({"scope": row[1], "name": row[2], "period": row[3], "cap_usd_e8": int(row[4]),
+                         "set_by": None})
+        else:
+            import json
+
+            hit = {"response": json.loads(row[1]), "model": row[2], "alias": row[3], "input_tokens": int(row[4]),
+                   "output_tokens": int(row[5]), "offline_model": bool(row[6])}
+    if caps:
+        # Who set a cap is only needed for a message: read it when a cap applies at all.
+        by = {(r[0], r[1], r[2]): r[3] for r in _sql.run(
+            conn, "SELECT scope, name, period, set_by FROM spend_caps WHERE name IN " + _sql.in_list("n", len(names)),
+            _sql.in_params("n", names)).fetchall()}
+        for cap in caps:
+            cap["set_by"] = by.get((cap["scope"], cap["name"], cap["period"]))
+    return usage, caps, hit
 
 
 def read_usage(conn: sa.Connection, keys: Iterable[str]) -> dict[str, Usage]:
@@ -266,22 +328,43 @@ def _insert(conn: sa.Connection):
     return insert
 
 
+def reserved_piece(scopes: list[Scope], usd_e8: int, tokens: int, now: _dt.datetime) -> tuple[str, dict]:
+    """The statement that adds a reservation to every total (creating missing totals), in key order."""
+    ordered = sorted(scopes, key=lambda s: s.key)
+    params: dict[str, Any] = {"usd": usd_e8, "tokens": tokens, "at": now}
+    for i, s in enumerate(ordered):
+        params.update({f"k{i}": s.key, f"s{i}": s.scope, f"n{i}": s.name, f"p{i}": s.period, f"pk{i}": s.period_key})
+    return _upsert(len(ordered)), params
+
+
 def add_reserved(conn: sa.Connection, scopes: list[Scope], usd_e8: int, tokens: int, now: _dt.datetime) -> None:
     """Add a reservation to every total (creating the totals that do not exist yet), in key order."""
-    _sql.run_many(conn, _UPSERT, [
-        {"scope_key": s.key, "scope": s.scope, "name": s.name, "period": s.period, "period_key": s.period_key,
-         "reserved_usd_e8": usd_e8, "reserved_tokens": tokens, "updated_at": now}
-        for s in sorted(scopes, key=lambda s: s.key)
-    ])
+    _sql.run(conn, *reserved_piece(scopes, usd_e8, tokens, now))
+
+
+def moved_piece(keys: list[str], *, reserved_e8: int, reserved_tokens: int, settled_e8: int, settled_tokens: int,
+                calls: int, now: _dt.datetime, only_if_reserved: str | None = None) -> tuple[str, dict]:
+    """The statement that takes a reservation off every total and adds what it settled at.
+
+    ``only_if_reserved``: a reservation id; the totals move only while that
+    reservation is still ``reserved`` (as the statement sees it), so a
+    reservation closed meanwhile (expired by the sweeper) is never counted twice.
+    """
+    keys = sorted(keys)
+    sql = _MOVE + _sql.in_list("k", len(keys))
+    params = {"d_reserved_e8": reserved_e8, "d_reserved_tokens": reserved_tokens, "d_settled_e8": settled_e8,
+              "d_settled_tokens": settled_tokens, "d_calls": calls, "at": now, **_sql.in_params("k", keys)}
+    if only_if_reserved is not None:
+        sql += " AND EXISTS (SELECT 1 FROM spend_reservations WHERE id = :rid AND status = 'reserved')"
+        params["rid"] = only_if_reserved
+    return sql, params
 
 
 def move_reserved(conn: sa.Connection, keys: list[str], *, reserved_e8: int, reserved_tokens: int,
                   settled_e8: int, settled_tokens: int, calls: int, now: _dt.datetime) -> None:
     """Take a reservation off every total and add what it settled at (0 when released)."""
-    keys = sorted(keys)
-    _sql.run(conn, _MOVE + _sql.in_list("k", len(keys)), {
-        "d_reserved_e8": reserved_e8, "d_reserved_tokens": reserved_tokens, "d_settled_e8": settled_e8,
-        "d_settled_tokens": settled_tokens, "d_calls": calls, "at": now, **_sql.in_params("k", keys)})
+    _sql.run(conn, *moved_piece(keys, reserved_e8=reserved_e8, reserved_tokens=reserved_tokens,
+                                settled_e8=settled_e8, settled_tokens=settled_tokens, calls=calls, now=now))
 
 
 def reservation_scopes(row: dict) -> list[Scope]:

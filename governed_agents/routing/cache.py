@@ -67,6 +67,11 @@ def row(*, key: str, model: str, alias: str, tenant: str | None, response: dict,
     }
 
 
+def put_piece(entry: dict) -> tuple[str, dict]:
+    """The statement that keeps ``entry`` (for ``_sql.run_together``)."""
+    return _STORE, entry
+
+
 def put(conn: sa.Connection, entry: dict) -> None:
     """Keep an answer (replacing an expired or concurrent one under the same key)."""
     _sql.run(conn, _STORE, entry)
@@ -85,4 +90,4 @@ def purge_expired(ledger: Any, *, now: _dt.datetime | None = None) -> int:
         return conn.execute(sa.delete(model_cache).where(model_cache.c.expires_at <= now)).rowcount or 0
 
 
-__all__ = ["cache_key", "count_hit", "lookup", "purge_expired", "put", "row", "store"]
+__all__ = ["cache_key", "count_hit", "lookup", "purge_expired", "put", "put_piece", "row", "store"]

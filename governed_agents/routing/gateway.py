@@ -337,16 +337,16 @@ class ModelGateway:
         if self.cache_enabled and catalog.cache.enabled and temperature is not None and float(temperature) == 0.0:
             cache_key = self._key(requested, messages, tools, options, task.tenant,
                                   _effective_max_tokens(requested, max_tokens))
-            with self.ledger.engine.connect() as conn:
-                hit = _cache.lookup(conn, cache_key, now)
-            if hit is not None:
-                return self._serve_cached(task, tier, requested, messages, tools, options, cache_key, hit, now, started)
 
         plan: _Plan | None = None
         attempts: list[Attempt] = []
         try:
-            plan = self._reserve(task, tier, requested, messages, tools, options, confirmation, now, fallback=False,
-                                 catalog=catalog)
+            # The cache is read in the reservation's transaction: a hit is recorded there, a miss reserves.
+            reserved = self._reserve(task, tier, requested, messages, tools, options, confirmation, now,
+                                     fallback=False, catalog=catalog, cache_key=cache_key, started=started)
+            if isinstance(reserved, ModelResult):
+                return reserved
+            plan = reserved
             fallback_used = False
             while True:
                 response, tried, kind, error = self._attempt(plan, tools, options)
@@ -421,7 +421,8 @@ class ModelGateway:
     def _reserve(self, task: Any, tier: str, requested: ResolvedModel, messages: list[dict],
                  tools: list[dict] | None, options: _Options, confirmation: str | None, now: _dt.datetime,
                  *, fallback: bool, catalog: LoadedCatalog | None = None, carried: tuple[DowngradeStep, ...] = (),
-                 max_tokens: int | None = None) -> _Plan:
+                 max_tokens: int | None = None, cache_key: str | None = None,
+                 started: float | None = None) -> _Plan | ModelResult:
         catalog = catalog or self.catalog
         envelope = task.envelope
         thresholds = tuple(envelope.envelope.budgets.downgrade_at_fraction)
@@ -434,7 +435,10 @@ class ModelGateway:
         try:
             with self.ledger.transaction() as conn:
                 _budget.lock_scopes(conn, keys)
-                usage = _budget.read_usage(conn, keys)
+                usage, admin_caps, hit = _budget.read_state(conn, scopes, cache_key=cache_key, now=now)
+                if hit is not None:
+                    return self._serve_cached(conn, task, tier, requested, messages, tools, options, cache_key,
+                                              hit, now, started if started is not None else time.perf_counter())
                 # The task context may know of spend the ledger does not (work done elsewhere).
                 known = usage.get(task_key, Usage())
                 usage[task_key] = replace(
@@ -442,7 +446,7 @@ class ModelGateway:
                     settled_tokens=max(known.settled_tokens, int(task.tokens_used) - known.reserved_tokens),
                     settled_e8=max(known.settled_e8, to_e8(task.cost_usd or "0") - known.reserved_e8),
                 )
-                budgets = _budget.budgets_for(envelope, scopes, _budget.read_admin_caps(conn, scopes))
+                budgets = _budget.budgets_for(envelope, scopes, admin_caps)
                 ranked = pressures(budgets, usage, thresholds)
                 top = ranked[0] if ranked else None
                 tier_used, model = tier, requested
@@ -490,15 +494,17 @@ class ModelGateway:
                     raise _Refused(over, est_e8, est_tokens, usage, model, tier_used, downgrades)
                 if unconfirmed is not None:
                     raise _NeedsConfirmation(top, unconfirmed[0], downgrades, unconfirmed[1])
-                _budget.add_reserved(conn, scopes, est_e8, est_tokens, now)
-                _sql.run(conn, _INSERT_RESERVATION, dict(
-                    id=reservation_id, task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
-                    tenant=task.tenant, model=model.model, tier=tier_used, alias=model.alias,
-                    estimated_usd=from_e8(est_e8), actual_usd=None, estimated_tokens=est_tokens, actual_tokens=None,
-                    status="reserved", trace_id=task.trace_id, run_id=task.run_id, created_at=now, settled_at=None,
-                    offline_model=model.offline, cache_hit=False,
-                    downgrade=",".join(d.step for d in downgrades) or None,
-                ))
+                _sql.run_together(conn, [
+                    _budget.reserved_piece(scopes, est_e8, est_tokens, now),
+                    (_INSERT_RESERVATION, dict(
+                        id=reservation_id, task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
+                        tenant=task.tenant, model=model.model, tier=tier_used, alias=model.alias,
+                        estimated_usd=from_e8(est_e8), actual_usd=None, estimated_tokens=est_tokens,
+                        actual_tokens=None, status="reserved", trace_id=task.trace_id, run_id=task.run_id,
+                        created_at=now, settled_at=None, offline_model=model.offline, cache_hit=False,
+                        downgrade=",".join(d.step for d in downgrades) or None,
+                    )),
+                ])
         except _Refused as refused:
             raise self._budget_exhausted(task, tier, refused, now) from None
         except _NeedsConfirmation as needed:
@@ -601,12 +607,14 @@ class ModelGateway:
         now = self.clock()
         with self.ledger.transaction() as conn:
             _budget.lock_scopes(conn, plan.keys)
-            released = _sql.run(conn, _CLOSE_RESERVATION, {
-                "rid": plan.reservation_id, "new_status": "released", "a_usd": Decimal(0), "a_tokens": 0, "at": now,
-            }).rowcount
-            if released:
-                _budget.move_reserved(conn, plan.keys, reserved_e8=plan.est_e8, reserved_tokens=plan.est_tokens,
-                                      settled_e8=0, settled_tokens=0, calls=0, now=now)
+            # The totals move first (only while the reservation is still open), then it is closed.
+            _sql.run_together(conn, [
+                _budget.moved_piece(plan.keys, reserved_e8=plan.est_e8, reserved_tokens=plan.est_tokens,
+                                    settled_e8=0, settled_tokens=0, calls=0, now=now,
+                                    only_if_reserved=plan.reservation_id),
+                (_CLOSE_RESERVATION, {"rid": plan.reservation_id, "new_status": "released", "a_usd": Decimal(0),
+                                      "a_tokens": 0, "at": now}),
+            ])
         plan.open = False
 
     # -- calling --------------------------------------------------------------------------
@@ -731,18 +739,22 @@ class ModelGateway:
                                 response=answer, input_tokens=input_tokens, output_tokens=output_tokens,
                                 offline_model=plan.model.offline, now=now, ttl_hours=catalog.cache.ttl_hours)
         payload = self._call_payload(task, result, request_record, answer)
+        writes = [
+            # The totals move first (only while the reservation is still open: a sweeper may have
+            # expired it meanwhile, counting its estimate), then it is closed.
+            _budget.moved_piece(plan.keys, reserved_e8=plan.est_e8, reserved_tokens=plan.est_tokens,
+                                settled_e8=actual_e8, settled_tokens=actual_tokens, calls=1, now=now,
+                                only_if_reserved=plan.reservation_id),
+            (_CLOSE_RESERVATION, {"rid": plan.reservation_id, "new_status": "settled", "a_usd": from_e8(actual_e8),
+                                  "a_tokens": actual_tokens, "at": now}),
+        ]
+        if transcript is not None:
+            writes.append((_INSERT_TRANSCRIPT, transcript))
+        if cached is not None:
+            writes.append(_cache.put_piece(cached))
         with self.ledger.transaction() as conn:
             _budget.lock_scopes(conn, plan.keys)
-            _sql.run(conn, _CLOSE_RESERVATION, {
-                "rid": plan.reservation_id, "new_status": "settled", "a_usd": from_e8(actual_e8),
-                "a_tokens": actual_tokens, "at": now,
-            })
-            _budget.move_reserved(conn, plan.keys, reserved_e8=plan.est_e8, reserved_tokens=plan.est_tokens,
-                                  settled_e8=actual_e8, settled_tokens=actual_tokens, calls=1, now=now)
-            if transcript is not None:
-                _sql.run(conn, _INSERT_TRANSCRIPT, transcript)
-            if cached is not None:
-                _cache.put(conn, cached)
+            _sql.run_together(conn, writes)  # one round trip on PostgreSQL
             event = self._audit(task, "model.call", payload, conn=conn)
             if plan.downgrades:
                 self._audit(task, "model.downgrade", {"call_id": plan.reservation_id, "task_id": task.task_id,
@@ -752,9 +764,10 @@ class ModelGateway:
         task.cost_usd = format((Decimal(str(task.cost_usd or "0")) + from_e8(actual_e8)).normalize(), "f")
         return replace(result, audit_seq=event.seq, latency_ms=(time.perf_counter() - started) * 1000)
 
-    def _serve_cached(self, task: Any, tier: str, model: ResolvedModel, messages: list[dict],
+    def _serve_cached(self, conn: sa.Connection, task: Any, tier: str, model: ResolvedModel, messages: list[dict],
                       tools: list[dict] | None, options: _Options, key: str, hit: dict, now: _dt.datetime,
                       started: float) -> ModelResult:
+        """Record a cache hit in the open transaction ``conn``: a $0 call, a transcript, an audit event."""
         answer = hit["response"]
         calls = tuple(_tool_call(c) for c in answer.get("tool_calls") or ())
         call_id = str(uuid.uuid4())
@@ -774,18 +787,17 @@ class ModelGateway:
                                            cache_hit=True) if transcript_id is not None else None)
         payload = self._call_payload(task, result, request_record, answer)
         payload["cache_key"] = key
-        with self.ledger.transaction() as conn:
-            _sql.run(conn, _INSERT_RESERVATION, dict(
-                id=call_id, task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
-                tenant=task.tenant, model=model.model, tier=tier, alias=model.alias, estimated_usd=Decimal(0),
-                actual_usd=Decimal(0), estimated_tokens=0, actual_tokens=0, status="settled", trace_id=task.trace_id,
-                run_id=task.run_id, created_at=now, settled_at=now, offline_model=bool(hit["offline_model"]),
-                cache_hit=True, downgrade=None,
-            ))
-            _cache.count_hit(conn, key)
-            if transcript is not None:
-                _sql.run(conn, _INSERT_TRANSCRIPT, transcript)
-            event = self._audit(task, "model.call", payload, conn=conn)
+        _sql.run(conn, _INSERT_RESERVATION, dict(
+            id=call_id, task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
+            tenant=task.tenant, model=model.model, tier=tier, alias=model.alias, estimated_usd=Decimal(0),
+            actual_usd=Decimal(0), estimated_tokens=0, actual_tokens=0, status="settled", trace_id=task.trace_id,
+            run_id=task.run_id, created_at=now, settled_at=now, offline_model=bool(hit["offline_model"]),
+            cache_hit=True, downgrade=None,
+        ))
+        _cache.count_hit(conn, key)
+        if transcript is not None:
+            _sql.run(conn, _INSERT_TRANSCRIPT, transcript)
+        event = self._audit(task, "model.call", payload, conn=conn)
         return replace(result, audit_seq=event.seq, latency_ms=(time.perf_counter() - started) * 1000)
 
     # -- records --------------------------------------------------------------------------
