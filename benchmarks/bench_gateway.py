@@ -189,6 +189,7 @@ def bench_overhead(calls: int, repeats: int, db_url: str | None) -> str:
 
         with_logging = measure(True)
         raw = measure(False)
+        canned = _canned_path(gateway, envelope, messages, calls * repeats)
         backend = ledger.dialect
     finally:
         process.terminate()
@@ -210,7 +211,38 @@ def bench_overhead(calls: int, repeats: int, db_url: str | None) -> str:
             f"| gateway's own time (wall time minus the litellm attempt), {label} | | "
             f"p50 {statistics.median(run['own']):.2f} ms, p90 {_pct(run['own'], 0.9):.2f} ms | |",
         ]
+    lines.append(f"| the gateway path alone: the provider call replaced by a canned response (no litellm, "
+                 f"no HTTP), p50 | | {statistics.median(canned):.2f} ms (p90 {_pct(canned, 0.9):.2f} ms) | |")
     return "\n".join(lines)
+
+
+def _canned_path(gateway, envelope, messages, calls: int) -> list[float]:
+    """Time ``complete`` with ``_attempt`` answering a canned response: the gateway's own work only."""
+    from governed_agents.executor import TaskContext
+    from governed_agents.routing import _litellm
+    from governed_agents.routing.gateway import Attempt, ModelGateway
+
+    litellm = _litellm.load()
+    response = litellm.ModelResponse(
+        model="bench", choices=[{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": '{"label": "price_mismatch"}'}}],
+        usage={"prompt_tokens": 40, "completion_tokens": 8, "total_tokens": 48})
+
+    def canned(self, plan, tools, options):
+        return response, [Attempt(plan.tier, plan.model.alias, plan.model.model, "ok", 200, None, 0.0)], None, None
+
+    original = ModelGateway._attempt
+    ModelGateway._attempt = canned
+    try:
+        times = []
+        for n in range(calls):
+            task = TaskContext(envelope=envelope, requested_by="alice", tenant="acme")
+            t0 = time.perf_counter()
+            gateway.complete(task, "router", messages(10_000_000 + n))
+            times.append((time.perf_counter() - t0) * 1000)
+        return times
+    finally:
+        ModelGateway._attempt = original
 
 
 def _litellm_version() -> str:

@@ -13,6 +13,7 @@ numerics as floats, booleans as 0/1).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from decimal import Decimal
 from typing import Any, Iterable
@@ -34,6 +35,7 @@ def _render(sql: str, dialect: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=256)  # one call converts the same few instants many times
 def _sqlite_datetime(value: _dt.datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
