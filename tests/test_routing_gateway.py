@@ -195,6 +195,13 @@ def test_timeout_falls_back_without_retrying(server, gateway, ledger):
     assert _counters_reserved(ledger) == 0
 
 
+def test_a_slow_answer_within_the_timeout_is_just_slow(server, gateway):
+    server.script(ROUTER, slow(0.2, text("took a while")))
+    result = gateway.complete(_task(), "router", MSG)
+    assert (result.content, result.tier, result.fallback_used) == ("took a while", "router", False)
+    assert result.attempts[0].latency_ms >= 200 and server.requests_for(FALLBACK) == []
+
+
 def test_every_tier_failing_releases_every_reservation(server, gateway, ledger):
     server.script(ROUTER, error(500), error(500), error(500))
     server.script(FALLBACK, error(503), error(503), error(503))

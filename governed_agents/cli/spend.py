@@ -130,16 +130,20 @@ def render_report(report: dict) -> str:
     def table(title: str, rows: list[dict], key: str) -> None:
         if not rows:
             return
-        lines.append("")
-        lines.append(f"By {title}:")
-        lines.append(f"  {title:32} {'cost USD':>14} {'calls':>6} {'cache':>6} {'tasks':>6} {'done':>5} "
-                     f"{'USD/completed task':>19}")
+        names = []
         for row in rows:
             name = str(row.get(key))
             if key == "model":
                 name = f"{row['alias']} = {row['model']}" + (" [offline stand-in]" if row["offline_model"] else "")
+            names.append(name[:60])
+        width = max(len(title), *(len(n) for n in names))
+        lines.append("")
+        lines.append(f"By {title}:")
+        lines.append(f"  {title:{width}} {'cost USD':>14} {'calls':>6} {'cache':>6} {'tasks':>6} {'done':>5} "
+                     f"{'USD/completed task':>19}")
+        for name, row in zip(names, rows):
             per_task = _num(row["cost_per_completed_task_usd"]) if row["cost_per_completed_task_usd"] else "-"
-            lines.append(f"  {name[:32]:32} {_num(row['cost_usd']):>14} {row['calls']:>6} {row['cache_hits']:>6} "
+            lines.append(f"  {name:{width}} {_num(row['cost_usd']):>14} {row['calls']:>6} {row['cache_hits']:>6} "
                          f"{row['tasks']:>6} {row['completed_tasks']:>5} {per_task:>19}")
 
     table("workflow", report["by_workflow"], "workflow")
