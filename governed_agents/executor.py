@@ -409,6 +409,9 @@ class GovernedExecutor:
 
         def _make(c):
             nonlocal anchor
+            from governed_agents.routing.report import task_spend
+
+            spend = task_spend(self.ledger, task.task_id, conn=c)
             if anchor is None:
                 anchor = self.ledger.append(
                     "tool.refused" if kind == "write_refused" else f"tool.{kind}",
@@ -439,7 +442,8 @@ class GovernedExecutor:
                 audit_anchor={"seq": anchor.seq, "hash": anchor.hash},
                 approval_request_id=approval_request_id,
                 notes=notes,
-                offline_model=False,
+                offline_model=spend["offline_model"],
+                extra={"model_spend": spend} if spend["model_calls"] or spend["cache_hits"] else {},
             )
             signed = sign_receipt(receipt, signing_key())
             store_receipt(self.ledger, signed, conn=c)

@@ -230,6 +230,9 @@ def test_spend_asset_check_fails_when_a_cap_is_exceeded(demo_batch):
     assert fine.success and _checks(fine) == {"within_caps": True}
     report = fine.output_for_node("model_spend")
     assert report["totals"]["model_calls"] > 0 and report["offline_model_used"] is True
+    # every PO-reference extraction is a task with an outcome: cost per completed task is known
+    assert report["totals"]["completed_tasks"] >= demo_batch["free_text_po_references"]
+    assert report["totals"]["cost_per_completed_task_usd"] is not None
     set_spend_cap(Ledger.open(), scope="workflow", name="invoice_reconcile", period="day",
                   usd="0.000001", set_by="erin", reason="test: a cap below today's spend")
     over = _materialize(["model_spend"])

@@ -261,3 +261,19 @@ def test_preview_changed_between_gate_and_write_blocks_the_write(ledger, erp):
         ex.call(task, "erp.create_journal_entry", ENTRY, approval_request_id=request.id)
     assert _entries(erp) == 1  # only the out-of-band entry; the governed write did not run
     assert [e.kind for e in ledger.events()].count("tool.executed") == 0
+
+
+def test_receipt_says_when_the_offline_stand_in_spoke(ledger, erp):
+    """A task that asked the (offline) model before its write: the receipt says so and carries the spend."""
+    from governed_agents.routing import ModelGateway
+
+    ex, task = _executor(ledger, erp), _task()
+    answer = ModelGateway(ledger).complete(task, "router", [
+        {"role": "system", "content": "Extract the purchase order reference. Answer in JSON."},
+        {"role": "user", "content": "as per our order 4500123 of March"}])
+    assert answer.offline_model
+    request = ex.call(task, "erp.create_journal_entry", ENTRY).approval_request
+    _approve(ledger, request.id)
+    receipt = ex.call(task, "erp.create_journal_entry", ENTRY, approval_request_id=request.id).receipt.receipt
+    assert receipt.offline_model is True
+    assert receipt.extra["model_spend"]["model_calls"] == 1

@@ -247,13 +247,19 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
         gateway = gateway or ModelGateway(ledger)
         task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant="acme",
                            run_id=run_id)
+        from governed_agents.routing import record_task_outcome
+
         try:
-            return find_po_reference(gateway, task, text).po_reference
+            found = find_po_reference(gateway, task, text).po_reference
         except GovernanceError as exc:
             ledger.append("model.unavailable", {"purpose": "extract_po_reference", "error": exc.message},
                           actor=agent, workflow=envelope.envelope.workflow, trace_id=task.trace_id,
                           run_id=run_id, envelope_version=envelope.version, envelope_digest=envelope.digest)
+            record_task_outcome(ledger, task, "refused", detail=exc.message[:500])
             return None
+        # The spend report's cost per completed task counts these tasks, rules-settled ones included.
+        record_task_outcome(ledger, task, "completed")
+        return found
 
     return extract
 
