@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
-import json
 import os
 import sqlite3
 import threading
@@ -393,21 +392,7 @@ class Ledger:
             self._append_postgres(conn, fields, template)
         else:
             self._append_sqlite(conn, fields, template)
-        return AuditEvent(
-            seq=fields["seq"],
-            event_id=fields["event_id"],
-            ts=fields["ts"],
-            kind=fields["kind"],
-            actor=fields["actor"],
-            workflow=fields["workflow"],
-            trace_id=fields["trace_id"],
-            run_id=fields["run_id"],
-            envelope_version=fields["envelope_version"],
-            envelope_digest=fields["envelope_digest"],
-            payload=json.loads(fields["payload"]),
-            prev_hash=fields["prev_hash"],
-            hash=fields["hash"],
-        )
+        return AuditEvent.from_row(fields)
 
     def _append_sqlite(self, conn: sa.Connection, fields: dict[str, Any], template: tuple[str, str, str]) -> None:
         # The hot path runs three fixed statements on the driver connection, inside
