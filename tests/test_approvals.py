@@ -185,7 +185,12 @@ def test_expired_request_is_denied_never_approved(ledger, envelope):
     assert info.value.code == "request_expired"
     _assert_refused_cleanly(ledger, before, "request_expired")
     assert get_request(ledger, req.id).effective_status() == "expired"
+    from governed_agents.approvals import list_requests
+
+    assert [r.id for r in list_requests(ledger, status="expired")] == [req.id]
+    assert list_requests(ledger, status="pending") == []
     assert expire_overdue(ledger) == [req.id]
+    assert [r.id for r in list_requests(ledger, status="expired")] == [req.id]
     assert get_request(ledger, req.id).status == "expired"
     assert ledger.events()[-1].kind == "approval.expired"
 

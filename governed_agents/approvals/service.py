@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from governed_agents.canonical import canonical_json, digest
 from governed_agents.errors import ApprovalRefused, GovernanceError, TokenError
@@ -229,22 +229,23 @@ def list_requests(
     """Requests newest first. ``status`` filters on the effective status
     (a pending request past expiry is listed as ``expired``)."""
     now = now or utcnow()
-    query = select(approval_requests).order_by(approval_requests.c.created_at.desc())
+    t = approval_requests.c
+    query = select(approval_requests).order_by(t.created_at.desc())
     if workflow:
-        query = query.where(approval_requests.c.workflow == workflow)
+        query = query.where(t.workflow == workflow)
     if batch_id:
-        query = query.where(approval_requests.c.batch_id == batch_id)
-    if status in ("approved", "rejected", "executed"):
-        query = query.where(approval_requests.c.status == status)
-    elif status in ("pending", "expired"):
-        query = query.where(approval_requests.c.status.in_(["pending", "expired"]))
+        query = query.where(t.batch_id == batch_id)
+    # The effective status, in SQL (the same rule as ApprovalRequest.effective_status).
+    if status == "pending":
+        query = query.where(t.status == "pending", t.expires_at > now)
+    elif status == "expired":
+        query = query.where(or_(t.status == "expired", and_(t.status == "pending", t.expires_at <= now)))
+    elif status:
+        query = query.where(t.status == status)
     with ledger.engine.connect() as c:
-        rows = [dict(r._mapping) for r in c.execute(query.limit(limit * 4 if status else limit))]
+        rows = [dict(r._mapping) for r in c.execute(query.limit(limit))]
         decisions = _decisions_for(c, [r["id"] for r in rows])
-    out = [_from_row(r, decisions.get(r["id"], ())) for r in rows]
-    if status:
-        out = [r for r in out if r.effective_status(now) == status]
-    return out[:limit]
+    return [_from_row(r, decisions.get(r["id"], ())) for r in rows]
 
 
 def expire_overdue(ledger: "Ledger", *, now: dt.datetime | None = None) -> list[str]:
