@@ -278,3 +278,19 @@ receipts = Table(
 )
 Index("ix_receipts_trace", receipts.c.trace_id)
 Index("ix_receipts_workflow", receipts.c.workflow)
+
+# --- earned execution rights (0003_autonomy) ------------------------------------------------
+# The current autonomy level per workflow (suggest | draft | approve | bounded); a
+# workflow without a row is at its envelope's autonomy.initial_level. Every change is
+# also an audit event; ``evidence`` is the canonical JSON the change was decided on.
+autonomy_levels = Table(
+    "autonomy_levels",
+    metadata,
+    Column("workflow", String(128), primary_key=True),
+    Column("level", String(16), nullable=False),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("evidence", Text, nullable=True),
+    Column("envelope_digest", String(80), nullable=True),
+)
