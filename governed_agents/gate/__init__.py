@@ -16,7 +16,7 @@ from governed_agents.gate.decision import (
     decide,
 )
 from governed_agents.gate.output import ToolOutputInvalid, validate_output
-from governed_agents.gate.registry import RegisteredTool, ToolRegistrationError, ToolRegistry, ToolSpec
+from governed_agents.gate.registry import Compensation, RegisteredTool, ToolRegistrationError, ToolRegistry, ToolSpec
 
 __all__ = [
     "ALLOW",
@@ -24,6 +24,7 @@ __all__ = [
     "NEEDS_APPROVAL",
     "REASON_CODES",
     "ApprovalEvidence",
+    "Compensation",
     "Decision",
     "GateState",
     "Reason",

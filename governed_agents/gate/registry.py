@@ -4,6 +4,12 @@ Registering a tool does not hand its function back: the decorator returns a
 ``RegisteredTool`` handle (the spec, not callable), and the implementation sits
 in a private mapping that only the gate's executor reads. Code that imports a
 tool module therefore cannot call a tool around the gate.
+
+A write tool declares whether it can be undone: ``reversible=True`` with a
+``compensate`` builder that, given the receipt of an executed write, names the
+compensating write (a ``Compensation``: a tool of the same workflow and its
+arguments). ``governed-agents undo`` proposes that write through the ordinary
+gate and approval path (see ``governed_agents/undo.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,24 @@ class ToolRegistrationError(GovernanceError):
 
 
 @dataclass(frozen=True, slots=True)
+class Compensation:
+    """The write that undoes an executed write, as its ``compensate`` builder names it.
+
+    ``tool`` is a write tool registered for the same workflow (it goes through the
+    gate like any other call); ``arguments`` its input; ``summary`` one line for the
+    approver ("reverse journal entry 1f3… (1,200.00 EUR)").
+    """
+
+    tool: str
+    arguments: dict
+    summary: str = ""
+
+
+#: Takes the original write's receipt (``receipts.model.Receipt``), returns its compensation.
+CompensationBuilder = Callable[[Any], Compensation]
+
+
+@dataclass(frozen=True, slots=True)
 class ToolSpec:
     """What the gate knows about a tool. Checked when it is created."""
 
@@ -39,6 +63,7 @@ class ToolSpec:
     reversible: bool
     idempotency_key: Callable[[Any], str] | None = None
     data_classes: tuple[str, ...] = ()
+    compensate: CompensationBuilder | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -59,6 +84,11 @@ class ToolSpec:
             problems.append("a write tool needs idempotency_key (a retry must be a no-op)")
         if not isinstance(self.data_classes, tuple) or not all(isinstance(d, str) and d for d in self.data_classes):
             problems.append("data_classes must be a tuple of non-empty strings, e.g. ('pii', 'financial')")
+        if self.compensate is not None:
+            if not callable(self.compensate):
+                problems.append("compensate must be a callable taking the write's receipt and returning a Compensation")
+            elif self.side_effect != "write" or self.reversible is not True:
+                problems.append("compensate is for reversible write tools only (side_effect='write', reversible=True)")
         if problems:
             raise ToolRegistrationError(
                 f"tool {self.name!r} cannot be registered: " + "; ".join(problems),
@@ -68,6 +98,11 @@ class ToolSpec:
     @property
     def is_write(self) -> bool:
         return self.side_effect == "write"
+
+    @property
+    def undoable(self) -> bool:
+        """A write that ``governed-agents undo`` can compensate (reversible, with a builder)."""
+        return self.side_effect == "write" and self.reversible and self.compensate is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +171,14 @@ class ToolRegistry:
         idempotency_key: Callable[[Any], str] | None = None,
         description: str | None = None,
         data_classes: tuple[str, ...] = (),
+        compensate: CompensationBuilder | None = None,
     ) -> Callable[[Callable[..., Any]], RegisteredTool]:
-        """Register the decorated function as tool ``name``; returns its ``RegisteredTool`` handle."""
+        """Register the decorated function as tool ``name``; returns its ``RegisteredTool`` handle.
+
+        ``reversible`` says whether the tool's effect can be undone; for a write,
+        ``compensate(receipt) -> Compensation`` says how (without it, ``undo``
+        refuses: nothing says which write would reverse this one).
+        """
 
         def register(function: Callable[..., Any]) -> RegisteredTool:
             if not callable(function):
@@ -152,6 +193,7 @@ class ToolRegistry:
                 reversible=reversible,
                 idempotency_key=idempotency_key,
                 data_classes=tuple(data_classes),
+                compensate=compensate,
             )
             return self._add(spec, function)
 
