@@ -268,6 +268,46 @@ class Parameters(_Section):
     )
 
 
+AutonomyLevel = Literal["suggest", "draft", "approve", "bounded"]
+
+#: Autonomy levels in order of increasing execution rights (earned autonomy, docs/autonomy.md).
+AUTONOMY_LEVELS: tuple[str, ...] = ("suggest", "draft", "approve", "bounded")
+
+
+class Promotion(_Section):
+    """The recorded evidence a workflow needs before it may rise to ``approve`` or ``bounded``."""
+
+    min_approved_runs: NonNegInt = Field(
+        default=20, description="Approved writes (approval requests approved or executed) since the last demotion.")
+    max_correction_rate: Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=1)] = Field(
+        default=0.05, description="Reversed writes / executed writes since the last demotion must not exceed this.")
+    require_eval_pass: StrictBool = Field(
+        default=True, description="The workflow's latest eval suite result (for this envelope) must have passed.")
+
+
+class Autonomy(_Section):
+    """Earned execution rights: the level the workflow starts at, the highest it may reach, how it rises."""
+
+    initial_level: AutonomyLevel = Field(
+        default="approve", description="Level before anyone promotes or demotes it (suggest, draft, approve, bounded).")
+    max_level: AutonomyLevel = Field(default="approve", description="Highest level a promotion may reach.")
+    promotion: Promotion = Field(default_factory=Promotion)
+    demote_on: tuple[Literal["write_reversed", "monitor_finding"], ...] = Field(
+        default=("write_reversed", "monitor_finding"),
+        description="Incidents that lower the level by one step automatically.",
+    )
+
+    @field_validator("max_level")
+    @classmethod
+    def _not_below_initial(cls, value: str, info: ValidationInfo) -> str:
+        initial = info.data.get("initial_level", "approve")
+        if AUTONOMY_LEVELS.index(value) < AUTONOMY_LEVELS.index(initial):
+            raise PydanticCustomError(
+                "max_below_initial", "max_level {value} is below initial_level {initial}",
+                {"value": value, "initial": initial})
+        return value
+
+
 class Envelope(_Section):
     """The execution envelope of one workflow: what its agent may do, spend and touch."""
 
@@ -285,3 +325,5 @@ class Envelope(_Section):
     logging: Logging = Field(default_factory=Logging)
     safety: Safety = Field(default_factory=Safety)
     parameters: Parameters = Field(default_factory=Parameters)
+    autonomy: Autonomy | None = Field(
+        default=None, description="Earned execution rights (docs/autonomy.md); none = the level is not managed.")

@@ -20,7 +20,7 @@ ROLE_ACTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
         ),
         "Auditor": frozenset({"approval.read", "receipt.read", "audit.read"}),
         "Admin": frozenset(
-            {"killswitch.set", "policy.read", "receipt.read", "audit.read", "approval.read"}
+            {"killswitch.set", "autonomy.set", "policy.read", "receipt.read", "audit.read", "approval.read"}
         ),
         "Requester": frozenset({"approval.read", "approval.request", "receipt.read"}),
         "Agent": frozenset({"approval.request", "tool.call"}),

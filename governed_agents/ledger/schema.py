@@ -293,4 +293,6 @@ autonomy_levels = Table(
     Column("reason", Text, nullable=True),
     Column("evidence", Text, nullable=True),
     Column("envelope_digest", String(80), nullable=True),
+    # seq of the audit event that recorded the change: incidents after it demote.
+    Column("since_seq", BigInteger, nullable=False),
 )

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("evidence", sa.Text(), nullable=True),
         sa.Column("envelope_digest", sa.String(80), nullable=True),
+        sa.Column("since_seq", sa.BigInteger(), nullable=False),
     )
 
 
