@@ -259,7 +259,7 @@ def test_transcript_is_redacted_and_the_audit_event_carries_the_trace(server, ga
     stored = row["request"] + row["response"]
     for leaked in ("jane.doe@acme.example", "DE89", "4111", "1234567"):
         assert leaked not in stored
-    assert "[email]" in stored and "[iban]" in stored and "[card]" in stored and "[phone]" in stored
+    assert "[EMAIL_1]" in stored and "[IBAN_1]" in stored and "[CARD_1]" in stored and "[PHONE_1]" in stored
     assert "4500123" in stored  # business references are not personal data
     (event,) = ledger.events(kind="model.call")
     assert (event.trace_id, event.run_id, event.workflow) == ("trace-routing-1", "run-9", "invoice_reconcile")

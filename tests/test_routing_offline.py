@@ -77,7 +77,7 @@ def test_redaction_of_personal_data_but_not_business_references():
     text = ("Write to jane.doe@acme.example or +49 30 1234567 / (030) 123-4567; IBAN DE89 3704 0044 0532 0130 00, "
             "card 4111-1111-1111-1111, PO 4500123, invoice INV-2024-0012 of 2026-03-01, amount 1234.56")
     assert redact_text(text) == (
-        "Write to [email] or [phone] / [phone]; IBAN [iban], card [card], PO 4500123, "
+        "Write to [EMAIL_1] or [PHONE_1] / [PHONE_2]; IBAN [IBAN_1], card [CARD_1], PO 4500123, "
         "invoice INV-2024-0012 of 2026-03-01, amount 1234.56")
     assert redact_text("not a card 1234 5678 9012 3456") == "not a card 1234 5678 9012 3456"  # fails Luhn
-    assert redact({"a": ["x@y.io", 3], "b": None}) == {"a": ["[email]", 3], "b": None}
+    assert redact({"a": ["x@y.io", 3], "b": None}) == {"a": ["[EMAIL_1]", 3], "b": None}

@@ -1,0 +1,104 @@
+"""The PII redactor: what it replaces, what it keeps, and its placeholders."""
+
+from __future__ import annotations
+
+import pytest
+
+from governed_agents.routing.redact import redact as routing_redact
+from governed_agents.safety.pii import PLACEHOLDER_RE, Redactor, maybe_redact, redact, redact_text
+
+
+@pytest.mark.parametrize(("raw", "placeholder"), [
+    ("jane.doe@acme.example", "[EMAIL_1]"),
+    ("DE89 3704 0044 0532 0130 00", "[IBAN_1]"),
+    ("GB82WEST12345698765432", "[IBAN_1]"),
+    ("4111 1111 1111 1111", "[CARD_1]"),
+    ("5500-0000-0000-0004", "[CARD_1]"),
+    ("+49 30 1234567", "[PHONE_1]"),
+    ("(030) 123-4567", "[PHONE_1]"),
+    ("415-555-0132", "[PHONE_1]"),
+    ("DE123456789", "[TAX_ID_1]"),
+    ("ATU12345678", "[TAX_ID_1]"),
+    ("NL123456789B01", "[TAX_ID_1]"),
+    ("FR12345678901", "[TAX_ID_1]"),
+    ("ESA1234567B", "[TAX_ID_1]"),
+    ("CHE-123.456.789", "[TAX_ID_1]"),
+    ("DE 123 456789", "[TAX_ID_1]"),
+    ("078-05-1120", "[TAX_ID_1]"),  # SSN
+    ("12-3456789", "[TAX_ID_1]"),  # EIN
+])
+def test_each_kind_is_replaced_by_its_typed_placeholder(raw, placeholder):
+    redacted = redact_text(f"see {raw} today")
+    assert redacted == f"see {placeholder} today"
+    assert raw not in redacted
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Attn: Maria Schneider, accounts", "Attn: [NAME_1], accounts"),
+    ("Name: Jean-Luc Dubois", "Name: [NAME_1]"),
+    ("Please call Mr. John Smith", "Please call Mr. [NAME_1]"),
+    ("Rückfragen an Frau Anna-Lena Müller", "Rückfragen an Frau [NAME_1]"),
+    ("Dear Pieter van den Berg,", "Dear [NAME_1],"),
+    ("Kind regards, Sophie Martin", "Kind regards, [NAME_1]"),
+])
+def test_person_names_after_salutations_and_labels(text, expected):
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Dear Sir, please pay by Friday.",
+    "Contact: accounts receivable.",
+    "Hi Team, delivery note attached.",
+    "Invoice RE26000001 of 2026-03-01 from Schmidt Logistik GmbH (V00001), PO PO-4500123",
+    "as per our order 4500123 of March, invoice INV-S7-0000012, amount 1234.56",
+    "not a card 1234 5678 9012 3456",  # fails Luhn
+    "not an IBAN DE00 3704 0044 0532 0130 00",  # fails mod-97
+    "Customer no. 48213, 2% discount if paid within 10 days.",
+])
+def test_business_text_is_left_alone(text):
+    assert redact_text(text) == text
+
+
+def test_known_names_from_the_master_data_are_redacted_anywhere():
+    text = "approved by the controller; Jane Roe and jane roe again; Janet Roebuck is someone else"
+    assert redact_text(text, known_names=["Jane Roe"]) == (
+        "approved by the controller; [NAME_1] and [NAME_1] again; Janet Roebuck is someone else")
+
+
+def test_the_same_value_keeps_its_placeholder_within_a_document():
+    value = {"memo": "Write to a@b.io, then c@d.io", "note": ["a@b.io", "DE89370400440532013000",
+                                                                "DE89 3704 0044 0532 0130 00"]}
+    assert redact(value) == {"memo": "Write to [EMAIL_1], then [EMAIL_2]",
+                             "note": ["[EMAIL_1]", "[IBAN_1]", "[IBAN_1]"]}
+    redactor = Redactor()
+    assert redactor.text("x@y.io") == "[EMAIL_1]"
+    assert redactor.text("z@y.io and x@y.io") == "[EMAIL_2] and [EMAIL_1]"
+    assert redactor.counts == {"EMAIL": 2} and redactor.total == 2
+
+
+def test_placeholders_survive_a_second_pass_unchanged():
+    once = redact_text("Attn: Maria Schneider, maria@x.io, +44 20 7946 0958, DE89370400440532013000")
+    assert redact_text(once) == once
+    assert len(PLACEHOLDER_RE.findall(once)) == 4
+
+
+def test_keys_and_non_strings_are_kept():
+    assert redact({"a@b.io": 3, "n": None, "t": (1, "a@b.io")}) == {"a@b.io": 3, "n": None, "t": [1, "[EMAIL_1]"]}
+
+
+def test_maybe_redact_follows_the_envelope_and_fails_closed():
+    class _Logging:
+        def __init__(self, on):
+            self.redact_pii = on
+
+    class _Envelope:
+        def __init__(self, on):
+            self.logging = _Logging(on)
+
+    assert maybe_redact("a@b.io", _Envelope(True)) == "[EMAIL_1]"
+    assert maybe_redact("a@b.io", _Envelope(False)) == "a@b.io"
+    assert maybe_redact("a@b.io", None) == "[EMAIL_1]"
+
+
+def test_the_routing_module_re_exports_the_redactor():
+    assert routing_redact is redact
