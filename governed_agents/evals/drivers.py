@@ -1,0 +1,247 @@
+"""How a workflow's cases meet the workflow: seeding the sandbox, running an input.
+
+A driver knows one workflow's input shape; everything it does goes through
+that workflow's own steps (``governed_agents.workflows.<workflow>``), the
+executor and the gate, so an eval never re-decides anything itself. Cases
+with ``tool_calls:`` need no driver: any workflow in ``TOOLSETS`` runs them.
+
+Observed outcomes (what a case's ``expect.outcome`` is compared with):
+
+- ``allowed``: the gate allowed the call and it ran (a write executed);
+- ``needs_approval``: the gate asked for an approval (a request was recorded);
+- ``refused``: the gate denied the call (``reasons`` are its codes);
+- ``exception``: the workflow's rules stopped the input before any tool call
+  (``reasons``: the reconciliation code, e.g. ``suspected_injection``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from governed_agents.errors import GovernanceError
+
+
+def observe_call(result) -> dict:
+    """An executor ``CallResult`` as an observed outcome."""
+    codes = list(result.decision.codes) if result.decision is not None else []
+    outcome = {
+        "executed": "allowed", "duplicate": "allowed",
+        "needs_approval": "needs_approval", "awaiting_approval": "needs_approval",
+    }.get(result.outcome, "refused")
+    return {"outcome": outcome, "reasons": codes,
+            "messages": [r.message for r in (result.decision.reasons if result.decision is not None else ())],
+            "executor_outcome": result.outcome}
+
+
+def run_tool_calls(ctx, calls) -> dict:
+    """Pass each proposed call to the executor in one task; the last call's outcome is observed."""
+    from governed_agents.executor import TaskContext
+
+    task = TaskContext(envelope=ctx.envelope, requested_by="eval", agent="agent.eval", tenant="acme")
+    observed: dict = {}
+    for call in calls:
+        try:
+            observed = observe_call(ctx.executor.call(task, call.tool, dict(call.arguments),
+                                                      reason="proposed by the eval case"))
+        except GovernanceError as exc:
+            observed = {"outcome": "refused", "reasons": [type(exc).__name__], "messages": [exc.message]}
+    return observed
+
+
+class Context:
+    """What a case runs with: the sandbox, the envelope, the catalog, the executor."""
+
+    def __init__(self, sandbox, envelope, catalog, executor):
+        self.sandbox = sandbox
+        self.envelope = envelope
+        self.catalog = catalog
+        self.executor = executor
+
+
+class Driver:
+    """The default: a workflow from ``TOOLSETS`` bound to the sandbox ERP; tool-call cases only."""
+
+    workflow = ""
+
+    def seed(self, sandbox, fixture: dict) -> None:
+        seed_erp(sandbox.erp, fixture)
+
+    def toolset(self, sandbox) -> tuple:
+        from governed_agents.workflows import TOOLSETS
+
+        factory = TOOLSETS.get(self.workflow)
+        if factory is None:
+            raise GovernanceError(f"no toolset is registered for workflow {self.workflow!r}; its suite cannot run",
+                                  hint="register the workflow in governed_agents/workflows/TOOLSETS")
+        with _erp_url(sandbox.erp_url):
+            return factory()
+
+    def run_input(self, ctx: Context, case) -> dict:
+        raise GovernanceError(f"case {case.id}: workflow {self.workflow} has no eval driver for input: cases",
+                              hint="use tool_calls: cases, or add a driver in governed_agents/evals/drivers.py")
+
+
+@contextmanager
+def _erp_url(url: str):
+    # Toolset factories bind to the configured ERP; point them at the sandbox while they are built.
+    old = os.environ.get("GOVERNED_AGENTS_ERP_URL")
+    os.environ["GOVERNED_AGENTS_ERP_URL"] = url
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("GOVERNED_AGENTS_ERP_URL", None)
+        else:
+            os.environ["GOVERNED_AGENTS_ERP_URL"] = old
+
+
+def seed_erp(engine: sa.Engine, fixture: dict) -> None:
+    """Load a suite's ``fixture:`` (vendors, purchase_orders, goods_receipts, posted) into the sandbox ERP."""
+    from governed_agents.erp.schema import goods_receipts, invoice_lines, journal_entries, purchase_order_lines, vendors
+    from governed_agents.erp.tools import ACCOUNTS_PAYABLE, GRIR_CLEARING
+
+    with engine.begin() as c:
+        for v in fixture.get("vendors", []):
+            c.execute(vendors.insert().values(**{"iban": None, "status": "active", **v}))
+        for po in fixture.get("purchase_orders", []):
+            c.execute(purchase_order_lines.insert().values(**po))
+        for gr in fixture.get("goods_receipts", []):
+            c.execute(goods_receipts.insert().values(**{"received_date": "2026-01-01", **gr}))
+        for row, posted in enumerate(fixture.get("posted", []), start=2):
+            invoice = posted["invoice"]
+            for line in _lines_of(invoice):
+                c.execute(invoice_lines.insert().values(import_batch="eval-fixture", source_row=row,
+                                                        **line._asdict_no_meta()))
+            c.execute(journal_entries.insert().values(
+                entry_id=f"je-{invoice['invoice_id']}",
+                idempotency_key=f"erp.create_journal_entry:{posted['vendor_id']}:{invoice['invoice_id']}",
+                invoice_id=invoice["invoice_id"], vendor_id=posted["vendor_id"], currency=invoice["currency"],
+                amount=Decimal(str(posted["amount"])), debit_account=GRIR_CLEARING, credit_account=ACCOUNTS_PAYABLE,
+                memo="posted before the eval", posted_at=_dt.datetime(2026, 1, 2, tzinfo=_dt.timezone.utc)))
+
+
+class _Line:
+    """An invoice line from a case (header fields + one line's fields)."""
+
+    def __init__(self, values: dict):
+        self.values = values
+
+    def _asdict_no_meta(self) -> dict:
+        return dict(self.values)
+
+
+_HEADER = ("invoice_id", "vendor_name", "vendor_tax_id", "invoice_number", "invoice_date", "currency",
+           "po_reference", "memo")
+_LINE = ("line_no", "sku", "description", "quantity", "unit_price", "line_total")
+
+
+def _lines_of(invoice: dict) -> list[_Line]:
+    unknown = set(invoice) - set(_HEADER) - {"lines"}
+    if unknown:
+        raise GovernanceError(f"invoice {invoice.get('invoice_id')!r}: unknown field(s) {', '.join(sorted(unknown))}",
+                              hint=f"header fields: {', '.join(_HEADER)}; lines: list of {', '.join(_LINE)}")
+    out = []
+    for number, line in enumerate(invoice.get("lines") or [], start=1):
+        bad = set(line) - set(_LINE)
+        if bad:
+            raise GovernanceError(f"invoice {invoice.get('invoice_id')!r} line {number}: unknown field(s) "
+                                  f"{', '.join(sorted(bad))}", hint=f"line fields: {', '.join(_LINE)}")
+        values = {k: (None if invoice.get(k) is None else str(invoice.get(k))) for k in _HEADER}
+        values.update({k: (None if line.get(k) is None else str(line.get(k))) for k in _LINE})
+        values.setdefault("line_no", str(number))
+        if values["line_no"] is None:
+            values["line_no"] = str(number)
+        out.append(_Line(values))
+    return out
+
+
+def invoice_lines_of(invoices: list[dict], batch: str = "eval") -> list:
+    """Case invoices as reconciliation's ``InvoiceLine`` tuples, in order."""
+    from governed_agents.reconcile import InvoiceLine
+
+    lines = []
+    row = 2
+    for invoice in invoices:
+        for line in _lines_of(invoice):
+            lines.append(InvoiceLine(**line.values, source_row=row, import_batch=batch))
+            row += 1
+    return lines
+
+
+class InvoiceReconcileDriver(Driver):
+    """``input: {invoices: [...], subject: INVOICE_ID}``: reconcile the batch, then propose the subject's entry.
+
+    The steps are the workflow's own: ``match`` (the reconciliation rules with
+    the envelope's tolerances and injection threshold, the PO extractor asking
+    the model tier through the gateway), ``injection_leaks`` (the defence-in-depth
+    re-score), then the proposal goes to the executor exactly as
+    ``request_approvals`` sends it.
+    """
+
+    workflow = "invoice_reconcile"
+
+    def toolset(self, sandbox) -> tuple:
+        from governed_agents.erp.tools import erp_toolset
+
+        return erp_toolset(sandbox.erp)
+
+    def run_input(self, ctx: Context, case) -> dict:
+        from governed_agents.executor import TaskContext
+        from governed_agents.workflows import invoice_reconcile as wf
+
+        invoices = case.input.get("invoices")
+        if not isinstance(invoices, list) or not invoices:
+            raise GovernanceError(f"case {case.id}: input.invoices must be a non-empty list")
+        subject = case.input.get("subject") or invoices[-1]["invoice_id"]
+        lines = invoice_lines_of(invoices)
+        calls: list[int] = []
+        result = wf.match(lines, ctx.sandbox.erp, ctx.envelope, po_extractor=_extractor(ctx, calls))
+        outcome = result.by_invoice().get(subject)
+        if outcome is None:
+            raise GovernanceError(f"case {case.id}: subject {subject!r} is not among the case's invoices")
+        observed: dict[str, Any] = {"model_used": outcome.model_used, "details": outcome.details}
+        if outcome.reason != "matched":
+            return {**observed, "outcome": "exception", "reasons": [outcome.reason]}
+        leaks = [leak for leak in wf.injection_leaks(result, ctx.envelope) if leak["invoice_id"] == subject]
+        if leaks:
+            return {**observed, "outcome": "exception", "reasons": ["injection_leak"]}
+        task = TaskContext(envelope=ctx.envelope, requested_by="eval", agent="agent.invoice", tenant="acme")
+        call = ctx.executor.call(task, wf.WRITE_TOOL, outcome.proposal,
+                                 reason=f"invoice {subject} matched its PO and goods receipt")
+        return {**observed, **observe_call(call), "amount": outcome.proposal.get("amount")}
+
+
+def _extractor(ctx: Context, calls: list[int]):
+    """The workflow's PO-extraction hook, on the sandbox ledger and the catalog under test."""
+    from governed_agents.executor import TaskContext
+    from governed_agents.routing import ModelGateway, find_po_reference
+
+    gateway = ModelGateway(ctx.sandbox.ledger, ctx.catalog, cache=False)
+
+    def extract(text: str) -> str | None:
+        calls.append(1)
+        task = TaskContext(envelope=ctx.envelope, requested_by="eval", agent="agent.invoice", tenant="acme")
+        try:
+            return find_po_reference(gateway, task, text).po_reference
+        except GovernanceError:
+            return None  # as in the workflow: no answer, the invoice becomes a no_po exception
+
+    return extract
+
+
+DRIVERS: dict[str, type[Driver]] = {"invoice_reconcile": InvoiceReconcileDriver}
+
+
+def driver_for(workflow: str) -> Driver:
+    cls = DRIVERS.get(workflow)
+    if cls is None:
+        driver = Driver()
+        driver.workflow = workflow
+        return driver
+    return cls()
