@@ -730,6 +730,8 @@ class ModelGateway:
         transcript = (self._transcript_row(task, transcript_id, plan.tier, plan.model, request_record, answer, now,
                                            cache_hit=False) if transcript_id is not None else None)
         cached = None
+        if cache_key is not None and envelope.logging.redact_pii and redact(answer) != answer:
+            cache_key = None  # an answer holding personal data stays out of the cache: it would reach disk raw
         if cache_key is not None:
             if (plan.model is not requested or plan.messages is not messages
                     or plan.max_tokens != _effective_max_tokens(requested, options.max_tokens)):
@@ -738,7 +740,7 @@ class ModelGateway:
             cached = _cache.row(key=cache_key, model=plan.model.model, alias=plan.model.alias, tenant=task.tenant,
                                 response=answer, input_tokens=input_tokens, output_tokens=output_tokens,
                                 offline_model=plan.model.offline, now=now, ttl_hours=catalog.cache.ttl_hours)
-        payload = self._call_payload(task, result, request_record, answer)
+        payload = self._call_payload(task, result, request_record, answer, transcript)
         writes = [
             # The totals move first (only while the reservation is still open: a sweeper may have
             # expired it meanwhile, counting its estimate), then it is closed.
@@ -785,7 +787,7 @@ class ModelGateway:
         )
         transcript = (self._transcript_row(task, transcript_id, tier, model, request_record, answer, now,
                                            cache_hit=True) if transcript_id is not None else None)
-        payload = self._call_payload(task, result, request_record, answer)
+        payload = self._call_payload(task, result, request_record, answer, transcript)
         payload["cache_key"] = key
         _sql.run(conn, _INSERT_RESERVATION, dict(
             id=call_id, task_id=task.task_id, workflow=task.workflow, principal=task.requested_by,
@@ -815,14 +817,20 @@ class ModelGateway:
             expires_at=now + _dt.timedelta(days=int(logging.store_transcripts_days)),
         )
 
-    def _call_payload(self, task: Any, result: ModelResult, request: dict, answer: dict) -> dict:
+    def _call_payload(self, task: Any, result: ModelResult, request: dict, answer: dict,
+                      transcript: dict | None = None) -> dict:
         # Digests only: the audit chain is append-only, so no message text (personal data) goes in it.
+        # The stored transcript is anchored by the digest of its content, so the retention purge can
+        # delete it while the chain (and every receipt anchored in it) still verifies.
+        from governed_agents.transcripts import transcript_digest
+
         return {
             **result.to_dict(),
             "task_id": task.task_id,
             "purpose": request.get("purpose"),
             "request_digest": digest(request),
             "response_digest": digest(answer),
+            "transcript_digest": transcript_digest(transcript) if transcript is not None else None,
             "latency_ms": round(result.latency_ms, 2),
         }
 
