@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -29,12 +30,26 @@ from sqlalchemy import select, update
 
 from governed_agents.canonical import canonical_json, digest
 from governed_agents.errors import GovernanceError, KillSwitchEngaged
+from governed_agents.faults import crash_point
 from governed_agents.ledger.schema import approval_requests, idempotency_keys
 from governed_agents.timeutil import utcnow
 
 # Takes validated inputs, returns their previews in the same order (batch-shaped,
 # so that many proposals read the system of record once, not once each).
 PreviewBuilder = Callable[[list[BaseModel]], list[dict]]
+
+
+class WriteFailed(GovernanceError):
+    """A write's tool kept failing with transient errors until its attempts ran out."""
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Errors a retry may cure: timeouts, dropped connections, a database that went away.
+
+    A tool's own refusal (validation, integrity) is not retried."""
+    from sqlalchemy.exc import DisconnectionError, OperationalError
+
+    return isinstance(exc, (ConnectionError, TimeoutError, OperationalError, DisconnectionError))
 
 
 @dataclass
@@ -77,11 +92,21 @@ class CallResult:
 
 class GovernedExecutor:
     def __init__(self, ledger, registry, *, previews: dict[str, PreviewBuilder] | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow, write_attempts: int = 3,
+                 retry_backoff_s: float = 0.2, sleep: Callable[[float], None] = time.sleep):
+        """``write_attempts``: how often a write's tool is tried when it fails with a
+        transient error (timeout, dropped connection), waiting ``retry_backoff_s``
+        doubled after each failure. Safe because every write tool is idempotent by
+        its key at the system of record."""
+        if int(write_attempts) < 1:
+            raise GovernanceError(f"write_attempts must be at least 1, not {write_attempts!r}")
         self.ledger = ledger
         self.registry = registry
         self.previews = dict(previews or {})
         self.clock = clock
+        self.write_attempts = int(write_attempts)
+        self.retry_backoff_s = float(retry_backoff_s)
+        self.sleep = sleep
 
     # -- public -----------------------------------------------------------
 
@@ -97,11 +122,18 @@ class GovernedExecutor:
             replay = self._replay_if_done(task, spec, arguments)
             if replay is not None:
                 return replay
-        approval, preview, preview_digest = None, None, None
+        approval, preview, preview_digest, resuming = None, None, None, None
         if approval_request_id is not None:
             approval = self._approval_evidence(approval_request_id, tool, arguments, now)
         if spec is not None and spec.side_effect == "write" and approval is not None:
-            preview, preview_digest = self._preview_if_valid(spec, arguments)
+            resuming = self._interrupted_intent(spec, arguments, approval_request_id, approval)
+            if resuming is not None:
+                # An earlier attempt under this approval took the key and died: the
+                # write may have reached the system of record, so today's preview
+                # may show it done. What was approved is the stored preview.
+                preview, preview_digest = resuming, approval.preview_digest
+            else:
+                preview, preview_digest = self._preview_if_valid(spec, arguments)
 
         switch = kill_switch.state(self.ledger, task.workflow)
         request = ToolCallRequest(
@@ -128,6 +160,7 @@ class GovernedExecutor:
             "decision": decision.to_dict(),
             "approval_request_id": approval_request_id,
         })
+        crash_point("after_gate_decision_audit")
         task.calls.append({
             "tool": tool,
             "arguments_digest": digest(arguments),
@@ -180,6 +213,7 @@ class GovernedExecutor:
                 batch_id=batch_id,
                 now=now,
             )
+            crash_point("after_approval_request")
             return CallResult("needs_approval", decision, approval_request=approval_request)
 
         task.tool_calls_made += 1
@@ -188,7 +222,8 @@ class GovernedExecutor:
             self._audit(task, "tool.executed", {"tool": tool, "output_digest": digest(output.model_dump(mode="json"))})
             return CallResult("executed", decision, output=output)
         return self._write(task, spec, decision, approval_request_id,
-                           approval.preview_digest if approval is not None else None)
+                           approval.preview_digest if approval is not None else None,
+                           resumed_preview=resuming)
 
     def preview(self, tool: str, arguments: dict) -> dict:
         """What a write of ``tool`` with ``arguments`` would change now (before → after)."""
@@ -218,7 +253,7 @@ class GovernedExecutor:
     # -- writes -----------------------------------------------------------
 
     def _write(self, task: TaskContext, spec, decision, approval_request_id: str | None,
-               approved_digest: str | None) -> CallResult:
+               approved_digest: str | None, *, resumed_preview: dict | None = None) -> CallResult:
         from governed_agents import kill_switch
 
         validated = decision.validated_input
@@ -229,15 +264,24 @@ class GovernedExecutor:
             if existing is not None and existing._mapping["status"] == "done":
                 return self._duplicate(task, spec, dict(existing._mapping), decision, conn=c)
             if existing is None:
+                # The key is the write-ahead intent: until it is done, a retry knows
+                # the write may have happened and under which approval (``result``
+                # holds the intent while in progress, the tool's output once done).
                 c.execute(idempotency_keys.insert().values(
                     key=key, tool=spec.name, workflow=task.workflow, status="in_progress",
                     trace_id=task.trace_id, created_at=started,
+                    result=canonical_json({"intent": {"approval_request_id": approval_request_id,
+                                                      "preview_digest": approved_digest}}),
                 ))
+        crash_point("after_idempotency_key")
 
         # The last gate before the system of record: the preview and then the kill
         # switch are read again now, not trusted from the decision a moment ago.
-        preview = self._build_preview(spec, validated)
-        if approved_digest is not None and digest(preview) != approved_digest:
+        # Resuming an interrupted write, the approved preview stands (today's may
+        # show the write already done); the tool's own idempotency makes the
+        # second run return the entry the first one wrote, if it did.
+        preview = resumed_preview if resumed_preview is not None else self._build_preview(spec, validated)
+        if resumed_preview is None and approved_digest is not None and digest(preview) != approved_digest:
             self._release_key(key)
             receipt = self._receipt(task, "write_refused", spec.name, validated.model_dump(mode="json"),
                                     notes="the preview changed after approval, immediately before the write",
@@ -248,7 +292,8 @@ class GovernedExecutor:
                 details={"receipt_id": receipt.receipt.receipt_id},
             )
         if kill_switch.state(self.ledger, task.workflow).engaged:
-            self._release_key(key)
+            if resumed_preview is None:  # an interrupted write keeps its intent for the next attempt
+                self._release_key(key)
             receipt = self._receipt(task, "write_refused", spec.name, validated.model_dump(mode="json"),
                                     notes="kill switch engaged immediately before the write",
                                     approval_request_id=approval_request_id, idempotency_key=key)
@@ -257,10 +302,15 @@ class GovernedExecutor:
                 details={"receipt_id": receipt.receipt.receipt_id},
             )
 
-        output = self._run(spec.name, validated)
+        output = self._run_write(task, spec, validated, key, approval_request_id, preview)
+        crash_point("after_erp_write")
         finished = self.clock()
         output_json = output.model_dump(mode="json")
         with self.ledger.transaction() as c:
+            done = c.execute(select(idempotency_keys).where(
+                idempotency_keys.c.key == key, idempotency_keys.c.status == "done")).first()
+            if done is not None:  # a concurrent attempt recorded it first: one receipt, not two
+                return self._duplicate(task, spec, dict(done._mapping), decision, conn=c)
             event = self.ledger.append(
                 "tool.executed",
                 {"tool": spec.name, "idempotency_key": key, "approval_request_id": approval_request_id,
@@ -280,7 +330,70 @@ class GovernedExecutor:
                 c.execute(update(approval_requests)
                           .where(approval_requests.c.id == approval_request_id)
                           .values(status="executed"))
+            crash_point("after_receipt")
+        crash_point("after_write_commit")
         return CallResult("executed", decision, output=output, receipt=receipt)
+
+    def _run_write(self, task: TaskContext, spec, validated: BaseModel, key: str,
+                   approval_request_id: str | None, preview: dict) -> BaseModel:
+        """Run a write's tool, retrying transient failures a bounded number of times.
+
+        When the attempts run out the key is marked ``failed`` (its intent kept,
+        so a later attempt under the same approval resumes it), a ``write_failed``
+        receipt says what failed, and ``WriteFailed`` is raised."""
+        errors: list[str] = []
+        for attempt in range(1, self.write_attempts + 1):
+            try:
+                return self._run(spec.name, validated)
+            except Exception as exc:
+                if not _is_transient(exc):
+                    raise
+                errors.append(f"attempt {attempt}: {type(exc).__name__}: {str(exc)[:200]}")
+                self._audit(task, "tool.write_attempt_failed", {
+                    "tool": spec.name, "idempotency_key": key, "attempt": attempt,
+                    "of": self.write_attempts, "error": errors[-1]})
+                if attempt < self.write_attempts:
+                    self.sleep(self.retry_backoff_s * (2 ** (attempt - 1)))
+        with self.ledger.transaction() as c:
+            c.execute(update(idempotency_keys).where(
+                idempotency_keys.c.key == key, idempotency_keys.c.status == "in_progress").values(status="failed"))
+            receipt = self._receipt(
+                task, "write_failed", spec.name, validated.model_dump(mode="json"),
+                approval_request_id=approval_request_id, idempotency_key=key, preview=preview, conn=c,
+                notes=f"{spec.name} failed {self.write_attempts} times with transient errors; nothing "
+                      "is known to be written (the tool is idempotent by its key: retrying the posting "
+                      "under the same approval resumes it). " + "; ".join(errors))
+        raise WriteFailed(
+            f"{spec.name} was not executed: {self.write_attempts} attempts failed ({errors[-1]})",
+            hint="retry the posting once the system of record is reachable; the approval still holds",
+            details={"receipt_id": receipt.receipt.receipt_id, "attempts": errors},
+        )
+
+    def _interrupted_intent(self, spec, arguments: dict, approval_request_id: str, approval) -> dict | None:
+        """The approved preview, if an earlier attempt under this approval took the
+        write's key and never finished (crashed between the intent and the result)."""
+        from governed_agents.approvals import get_request
+
+        if approval.status != "approved":
+            return None
+        try:
+            key = spec.idempotency_key(spec.input_model.model_validate(arguments))
+        except Exception:
+            return None
+        with self.ledger.engine.connect() as c:
+            row = c.execute(select(idempotency_keys.c.result).where(
+                idempotency_keys.c.key == key, idempotency_keys.c.status.in_(["in_progress", "failed"]))).first()
+        if row is None or not row[0]:
+            return None
+        try:
+            intent = json.loads(row[0]).get("intent") or {}
+        except (ValueError, AttributeError):
+            return None
+        if (intent.get("approval_request_id") != approval_request_id
+                or intent.get("preview_digest") != approval.preview_digest):
+            return None
+        request = get_request(self.ledger, approval_request_id)
+        return request.preview if digest(request.preview) == approval.preview_digest else None
 
     def _replay_if_done(self, task: TaskContext, spec, arguments: dict) -> CallResult | None:
         """A write whose idempotency key is already done returns its recorded result.

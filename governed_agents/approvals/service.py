@@ -32,6 +32,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from governed_agents.canonical import canonical_json, digest
 from governed_agents.errors import ApprovalRefused, GovernanceError, TokenError
+from governed_agents.faults import crash_point
 from governed_agents.ledger.schema import approval_decisions, approval_requests
 from governed_agents.timeutil import as_utc, utcnow
 
@@ -397,6 +398,7 @@ def decide_batch(
             # Every check passed for every request: only now is anything written.
             for request in requests:
                 decided.append(_record(ledger, c, request, claims, decision, reason, now))
+            crash_point("in_approval_decision")
         except _Refusal as r:
             # Checks come before any write, so this event is the transaction's only write.
             ledger.append("approval.refused", r.payload(token), actor=r.actor,
@@ -404,6 +406,7 @@ def decide_batch(
             refusal = r
     if refusal is not None:
         raise refusal.exception()
+    crash_point("after_approval_decision")
     return decided
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from governed_agents.erp.schema import journal_entries, purchase_order_lines, vendors
+from governed_agents.faults import crash_point, fault_point
 from governed_agents.timeutil import as_utc, utcnow
 
 GRIR_CLEARING = "2110 GR/IR clearing"
@@ -161,9 +162,11 @@ def erp_toolset(engine: Engine):
             "memo": args.memo,
             "posted_at": utcnow(),
         }
+        fault_point("erp_write")
         try:
             with engine.begin() as c:
                 c.execute(journal_entries.insert().values(**row))
+                crash_point("in_erp_write")
         except IntegrityError:
             existing = _entry_by_key(engine, key)
             if existing is None:

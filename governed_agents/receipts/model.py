@@ -18,7 +18,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 
 from governed_agents.canonical import canonical_bytes, digest
 
-ReceiptKind = Literal["write_executed", "write_refused", "write_rejected", "write_expired", "run"]
+ReceiptKind = Literal["write_executed", "write_refused", "write_rejected", "write_expired", "write_failed",
+                      "run"]
 RECEIPT_KINDS: tuple[str, ...] = ReceiptKind.__args__  # type: ignore[attr-defined]
 
 

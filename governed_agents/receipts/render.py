@@ -23,6 +23,7 @@ KIND_TITLES = {
     "write_refused": "write refused",
     "write_rejected": "write rejected",
     "write_expired": "write expired (approval timed out)",
+    "write_failed": "write failed (transient errors, attempts ran out)",
     "run": "run",
 }
 

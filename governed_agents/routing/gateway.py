@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from governed_agents.canonical import canonical_json, digest
 from governed_agents.errors import GovernanceError, PolicyError, UsageError
+from governed_agents.faults import crash_point
 from governed_agents.ledger.schema import approval_requests
 from governed_agents.routing import _sql
 from governed_agents.routing import budget as _budget
@@ -347,6 +348,7 @@ class ModelGateway:
             if isinstance(reserved, ModelResult):
                 return reserved
             plan = reserved
+            crash_point("after_budget_reservation")
             fallback_used = False
             while True:
                 response, tried, kind, error = self._attempt(plan, tools, options)
