@@ -311,6 +311,14 @@ class GovernedExecutor:
                 idempotency_keys.c.key == key, idempotency_keys.c.status == "done")).first()
             if done is not None:  # a concurrent attempt recorded it first: one receipt, not two
                 return self._duplicate(task, spec, dict(done._mapping), decision, conn=c)
+            from governed_agents import undo
+
+            # A compensating write (governed_agents/undo.py) is linked to the write it reverses.
+            reverses = undo.reversal_of(c, task.trace_id)
+            link = None
+            if reverses is not None:
+                link = {"reverses_receipt_id": reverses,
+                        "seconds_to_correct": undo.seconds_between(c, self.ledger, reverses, finished)}
             event = self.ledger.append(
                 "tool.executed",
                 {"tool": spec.name, "idempotency_key": key, "approval_request_id": approval_request_id,
@@ -321,7 +329,12 @@ class GovernedExecutor:
                 task, "write_executed", spec.name, validated.model_dump(mode="json"),
                 approval_request_id=approval_request_id, idempotency_key=key, preview=preview,
                 output=output_json, anchor=event, conn=c, started_at=started, finished_at=finished,
+                extra=link,
             )
+            if link is not None:
+                undo.record_reversal(self.ledger, c, original_receipt_id=reverses,
+                                     reversal_receipt_id=receipt.receipt.receipt_id,
+                                     seconds_to_correct=link["seconds_to_correct"], **self._context(task))
             c.execute(update(idempotency_keys).where(idempotency_keys.c.key == key).values(
                 status="done", result=canonical_json(output_json),
                 receipt_id=receipt.receipt.receipt_id, completed_at=finished,
@@ -502,7 +515,7 @@ class GovernedExecutor:
     def _receipt(self, task: TaskContext, kind: str, tool: str, arguments: dict, *,
                  approval_request_id: str | None = None, idempotency_key: str | None = None,
                  preview: dict | None = None, output: dict | None = None, anchor=None, conn=None,
-                 notes: str | None = None, started_at=None, finished_at=None):
+                 notes: str | None = None, started_at=None, finished_at=None, extra: dict | None = None):
         """Build, sign and store a receipt anchored to an audit event."""
         from governed_agents.identity.keys import signing_key
         from governed_agents.receipts.model import Receipt
@@ -556,7 +569,8 @@ class GovernedExecutor:
                 approval_request_id=approval_request_id,
                 notes=notes,
                 offline_model=spend["offline_model"],
-                extra={"model_spend": spend} if spend["model_calls"] or spend["cache_hits"] else {},
+                extra={**({"model_spend": spend} if spend["model_calls"] or spend["cache_hits"] else {}),
+                       **(extra or {})},
             )
             signed = sign_receipt(receipt, signing_key())
             store_receipt(self.ledger, signed, conn=c)

@@ -1,7 +1,9 @@
 """The ERP's governed tools and the previews of its writes.
 
-``erp_toolset(engine)`` returns a fresh gate ``ToolRegistry`` holding the three
-tools bound to one ERP database, and the preview builders the executor uses to
+``erp_toolset(engine)`` returns a fresh gate ``ToolRegistry`` holding the ERP
+tools bound to one ERP database (a posted entry is undone by a reversing entry:
+``erp.create_journal_entry`` names ``erp.reverse_journal_entry`` as its
+compensation), and the preview builders the executor uses to
 show approvers (and re-check before writing) what a write will change. A
 preview builder takes a list of inputs and returns their previews in order, so
 a batch of proposals reads the ERP once per chunk rather than once per entry.
@@ -86,6 +88,32 @@ def journal_entry_key(entry: CreateJournalEntryInput) -> str:
     return f"erp.create_journal_entry:{entry.vendor_id}:{entry.invoice_id}"
 
 
+class ReverseJournalEntryInput(_Strict):
+    entry_id: Identifier
+    reason: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+def reversal_key(args: ReverseJournalEntryInput) -> str:
+    # One reversal per entry, whoever asks and why.
+    return f"erp.reverse_journal_entry:{args.entry_id}"
+
+
+def _compensate_journal_entry(receipt):
+    """The reversing entry of a posted entry (its receipt's state_after is the posted entry)."""
+    from governed_agents.gate import Compensation
+
+    after = receipt.state_after or {}
+    entry_id = after.get("entry_id")
+    if not entry_id:
+        raise ValueError(f"receipt {receipt.receipt_id} names no posted entry_id")
+    return Compensation(
+        tool="erp.reverse_journal_entry",
+        arguments={"entry_id": entry_id, "reason": f"undo of receipt {receipt.receipt_id}"},
+        summary=f"reverse journal entry {entry_id} ({after.get('amount')} {after.get('currency')}, "
+                f"invoice {after.get('invoice_id')})",
+    )
+
+
 def erp_toolset(engine: Engine):
     """A registry with the ERP tools bound to ``engine``, and their preview builders."""
     from governed_agents.gate import ToolRegistry
@@ -145,8 +173,9 @@ def erp_toolset(engine: Engine):
         input=CreateJournalEntryInput,
         output=JournalEntryPosted,
         side_effect="write",
-        reversible=True,  # by a reversing entry
+        reversible=True,
         idempotency_key=journal_entry_key,
+        compensate=_compensate_journal_entry,
     )
     def create_journal_entry(args: CreateJournalEntryInput) -> dict:
         key = journal_entry_key(args)
@@ -174,12 +203,54 @@ def erp_toolset(engine: Engine):
             row = existing
         return {k: row[k] for k in JournalEntryPosted.model_fields}
 
+    @registry.tool(
+        name="erp.reverse_journal_entry",
+        description="Post the reversing entry of a posted journal entry: debit AP, credit GR/IR clearing.",
+        input=ReverseJournalEntryInput,
+        output=JournalEntryPosted,
+        side_effect="write",
+        reversible=False,  # a reversal is corrected by posting the entry again, not by undo
+        idempotency_key=reversal_key,
+    )
+    def reverse_journal_entry(args: ReverseJournalEntryInput) -> dict:
+        original = _entry_by_id(engine, args.entry_id)
+        if original is None:
+            raise ValueError(f"journal entry {args.entry_id} does not exist: nothing to reverse")
+        key = reversal_key(args)
+        row = {
+            "entry_id": str(uuid.uuid4()),
+            "idempotency_key": key,
+            "invoice_id": original["invoice_id"],
+            "vendor_id": original["vendor_id"],
+            "currency": original["currency"],
+            "amount": original["amount"],
+            "debit_account": original["credit_account"],
+            "credit_account": original["debit_account"],
+            "memo": f"reversal of entry {args.entry_id}" + (f": {args.reason}" if args.reason else ""),
+            "posted_at": utcnow(),
+        }
+        try:
+            with engine.begin() as c:
+                c.execute(journal_entries.insert().values(**row))
+        except IntegrityError:
+            existing = _entry_by_key(engine, key)
+            if existing is None:
+                raise
+            row = existing
+        return {k: row[k] for k in JournalEntryPosted.model_fields}
+
     def preview_journal_entries(entries: list[CreateJournalEntryInput]) -> list[dict]:
         """Previews of many entries with one read of the ERP per chunk of keys."""
         existing = _entries_by_keys(engine, [journal_entry_key(a) for a in entries])
         return [_journal_entry_preview(a, existing.get(journal_entry_key(a))) for a in entries]
 
-    previews = {"erp.create_journal_entry": preview_journal_entries}
+    def preview_reversals(reversals: list[ReverseJournalEntryInput]) -> list[dict]:
+        done = _entries_by_keys(engine, [reversal_key(a) for a in reversals])
+        return [_reversal_preview(a, _entry_by_id(engine, a.entry_id), done.get(reversal_key(a)))
+                for a in reversals]
+
+    previews = {"erp.create_journal_entry": preview_journal_entries,
+                "erp.reverse_journal_entry": preview_reversals}
     return registry, previews
 
 
@@ -204,6 +275,37 @@ def _journal_entry_preview(args: CreateJournalEntryInput, before: dict | None) -
             f"credit {ACCOUNTS_PAYABLE} {amount} (vendor {args.vendor_id}, invoice {args.invoice_id})",
         ] if before is None else ["no change: this entry is already posted"],
     }
+
+
+def _reversal_preview(args: ReverseJournalEntryInput, original: dict | None, done: dict | None) -> dict:
+    if original is None:
+        return {"before": None, "after": None,
+                "changes": [f"nothing to reverse: journal entry {args.entry_id} does not exist"]}
+    amount = f"{original['amount']:,.2f} {original['currency']}"
+    before = {"entry_id": original["entry_id"], "invoice_id": original["invoice_id"],
+              "vendor_id": original["vendor_id"], "amount": str(original["amount"]),
+              "currency": original["currency"], "debit_account": original["debit_account"],
+              "credit_account": original["credit_account"]}
+    after = {**before, "entry_id": None, "reverses_entry_id": original["entry_id"],
+             "debit_account": original["credit_account"], "credit_account": original["debit_account"]}
+    if done is not None:
+        return {"before": before, "after": after,
+                "changes": [f"no change: entry {args.entry_id} is already reversed by {done['entry_id']}"]}
+    return {
+        "before": before,
+        "after": after,
+        "changes": [
+            f"debit {original['credit_account']} {amount}",
+            f"credit {original['debit_account']} {amount} (reverses entry {args.entry_id}, "
+            f"invoice {original['invoice_id']})",
+        ],
+    }
+
+
+def _entry_by_id(engine: Engine, entry_id: str) -> dict | None:
+    with engine.connect() as c:
+        row = c.execute(select(journal_entries).where(journal_entries.c.entry_id == entry_id)).first()
+    return dict(row._mapping) if row is not None else None
 
 
 def _entries_by_keys(engine: Engine, keys: list[str], chunk: int = 500) -> dict[str, dict]:
