@@ -16,6 +16,7 @@ from governed_agents.dagster.instance import dagster_home
 from governed_agents.dagster.resources import GovernanceResource
 from sensors import invoice_reconcile as invoice_reconcile_sensors
 from sensors import monitors
+from sensors import retention
 
 _RESOURCES = {
     "local": lambda: {"governance": GovernanceResource()},
@@ -33,7 +34,8 @@ deployment = os.environ.get("GOVERNED_AGENTS_DEPLOYMENT", "local")
 defs = dg.Definitions(
     assets=[*dg.load_assets_from_modules([invoice_reconcile, spend]), *evals.eval_assets],
     jobs=[invoice_reconcile.invoice_reconcile_propose, invoice_reconcile.invoice_reconcile_post,
-          spend.spend_report_job, evals.eval_release_gate],
+          spend.spend_report_job, retention.transcript_retention_job, evals.eval_release_gate],
+    schedules=[retention.transcript_retention],
     sensors=[
         invoice_reconcile_sensors.approval_sensor,
         invoice_reconcile_sensors.inbox_sensor,
