@@ -95,7 +95,8 @@ def invoice_matches(context: dg.AssetExecutionContext, erp_invoices, governance:
 
     envelope = governance.envelope(WORKFLOW)
     result = wf.match(erp_invoices, governance.erp_engine(), envelope,
-                      po_extractor=wf.model_po_extractor(governance.ledger(), envelope, run_id=context.run_id))
+                      po_extractor=wf.model_po_extractor(governance.ledger(), envelope, run_id=context.run_id),
+                      record_to=governance.ledger(), run_id=context.run_id)
     counts = Counter(o.reason for o in result.outcomes)
     exceptions = [{"invoice": o.invoice_id, "reason": o.reason, "details": o.details}
                   for o in result.outcomes if o.reason != "matched"]

@@ -73,12 +73,30 @@ def quality(lines: list, envelope) -> Any:
     return validate_invoice_lines(lines_frame(lines), mostly=mostly)
 
 
-def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], str | None] | None = None):
-    """Reconcile the batch against the ERP as it is now; returns the reconcile result."""
+def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], str | None] | None = None,
+          record_to=None, run_id: str | None = None):
+    """Reconcile the batch against the ERP as it is now; returns the reconcile result.
+
+    With ``record_to`` (a ledger) the run's replay recording is appended: the
+    (redacted) lines, what the ERP answered, the model's answers and each
+    invoice's outcome (``governed_agents.forensics.recording``).
+    """
     from governed_agents.reconcile import ReconcileParams, load_snapshot, reconcile
 
-    return reconcile(lines, load_snapshot(erp_engine), params=ReconcileParams.from_envelope(envelope),
-                     po_extractor=po_extractor)
+    snapshot = load_snapshot(erp_engine)
+    answers: dict[str, str | None] = {}
+    extractor = po_extractor
+    if record_to is not None and po_extractor is not None:
+        def extractor(text: str) -> str | None:
+            answers[text] = found = po_extractor(text)
+            return found
+    result = reconcile(lines, snapshot, params=ReconcileParams.from_envelope(envelope), po_extractor=extractor)
+    if record_to is not None:
+        from governed_agents.forensics.recording import record_run
+
+        record_run(record_to, envelope, run_id=run_id or "", lines=lines, snapshot=snapshot, result=result,
+                   answers=answers, answer_traces=getattr(po_extractor, "traces", {}))
+    return result
 
 
 def propose(result, executor, envelope, *, requested_by: str, agent: str = "agent.invoice") -> list[Proposal]:
@@ -238,6 +256,7 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
     from governed_agents.errors import GovernanceError
 
     gateway = None
+    traces: dict[str, str] = {}  # reference text -> the trace of the task that read it (forensics)
 
     def extract(text: str) -> str | None:
         nonlocal gateway
@@ -247,6 +266,7 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
         gateway = gateway or ModelGateway(ledger)
         task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant="acme",
                            run_id=run_id)
+        traces[text] = task.trace_id
         from governed_agents.routing import record_task_outcome
 
         try:
@@ -261,6 +281,7 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
         record_task_outcome(ledger, task, "completed")
         return found
 
+    extract.traces = traces  # type: ignore[attr-defined]
     return extract
 
 
