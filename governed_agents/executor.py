@@ -113,7 +113,7 @@ class GovernedExecutor:
     def call(self, task: TaskContext, tool: str, arguments: dict, *,
              approval_request_id: str | None = None, reason: str | None = None,
              batch_id: str | None = None) -> CallResult:
-        from governed_agents import kill_switch
+        from governed_agents import autonomy, kill_switch
         from governed_agents.gate import GateState, ToolCallRequest, decide
 
         now = self.clock()
@@ -151,6 +151,7 @@ class GovernedExecutor:
             tokens_used=task.tokens_used,
             kill_switch_global=switch.global_engaged,
             kill_switch_workflow=switch.workflow_engaged,
+            autonomy_level=autonomy.effective_level(self.ledger, task.envelope),
             now=now,
         )
         decision = decide(task.envelope, self.registry, request, state)

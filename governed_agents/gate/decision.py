@@ -14,8 +14,14 @@ a fixed order and the first that fails settles the outcome:
    tokens used < max_tokens_per_task              -> deny  ``tool_call_budget_exhausted`` / ``token_budget_exhausted``
 5. the kill switch is off (writes only; reads continue) -> deny ``kill_switch``
 6. the pattern permits writes                     -> deny  ``pattern_forbids_write``
-7. a write that needs approval has a valid one    -> needs_approval (``approval_required`` …)
-8. otherwise                                      -> allow
+7. the workflow's autonomy level (earned execution rights, ``governed_agents.autonomy``):
+   ``suggest`` refuses every write                -> deny  ``autonomy_suggest``
+   ``draft`` drafts (asks for approval) but never executes, approved or not
+                                                  -> needs_approval / deny ``autonomy_draft``
+   ``approve`` requires an approval for every write, whatever the envelope says
+   ``bounded`` (or unmanaged: ``state.autonomy_level`` is None) leaves the envelope's rules
+8. a write that needs approval has a valid one    -> needs_approval (``approval_required`` …)
+9. otherwise                                      -> allow
 
 Writing the audit event and running the tool happen around this function.
 """
@@ -50,6 +56,8 @@ REASON_CODES: tuple[str, ...] = (
     "token_budget_exhausted",
     "kill_switch",
     "pattern_forbids_write",
+    "autonomy_suggest",
+    "autonomy_draft",
     "approval_required",
     "approval_not_granted",
     "approval_quorum_not_met",
@@ -108,6 +116,8 @@ class GateState:
     tokens_used: int = 0
     kill_switch_global: bool = False
     kill_switch_workflow: bool = False
+    #: The workflow's autonomy level now (suggest | draft | approve | bounded), or None when unmanaged.
+    autonomy_level: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +234,11 @@ _R_READ_ONLY = Reason("read_only_degradation", "the kill switch is on: this read
 _R_APPROVAL_REQUIRED = Reason(
     "approval_required", "this write needs an approved request (write_actions_require_approval is true)"
 )
+_R_AUTONOMY_SUGGEST = Reason(
+    "autonomy_suggest", "the workflow's autonomy level is suggest: the agent only suggests; no write runs")
+_R_AUTONOMY_DRAFT = Reason(
+    "autonomy_draft", "the workflow's autonomy level is draft: the agent drafts writes for a person to apply; "
+    "it executes none, approved or not")
 _NO_REASONS: tuple[Reason, ...] = ()
 
 
@@ -356,6 +371,19 @@ def _decide(envelope: LoadedEnvelope, registry: ToolRegistry, request: ToolCallR
         return Decision(DENY, (reason,), tool, "write", plan.version, plan.digest, validated)
     if plan.writes_forbidden:
         return Decision(DENY, (plan.r_pattern,), tool, "write", plan.version, plan.digest, validated)
+    level = state.autonomy_level
+    if level is not None and level != "bounded":
+        if level == "suggest":
+            return Decision(DENY, (_R_AUTONOMY_SUGGEST,), tool, "write", plan.version, plan.digest, validated)
+        reasons = _approval_reasons(plan, request, state.now)
+        if reasons:
+            return Decision(NEEDS_APPROVAL, reasons, tool, "write", plan.version, plan.digest, validated)
+        if level == "draft":
+            return Decision(DENY, (_R_AUTONOMY_DRAFT,), tool, "write", plan.version, plan.digest, validated)
+        if level != "approve":  # an unknown level is no licence: fail closed
+            return Decision(DENY, (Reason("gate_error", f"unknown autonomy level {level!r}; refusing"),),
+                            tool, "write", plan.version, plan.digest, validated)
+        return Decision(ALLOW, _NO_REASONS, tool, "write", plan.version, plan.digest, validated)
     if plan.requires_approval:
         reasons = _approval_reasons(plan, request, state.now)
         if reasons:
