@@ -475,6 +475,7 @@ class GovernedExecutor:
 
     def _approval_evidence(self, request_id: str, tool: str, arguments: dict, now):
         from governed_agents.approvals import get_request
+        from governed_agents.approvals.service import attested_approvers
         from governed_agents.gate import ApprovalEvidence
 
         request = get_request(self.ledger, request_id)
@@ -491,13 +492,20 @@ class GovernedExecutor:
             raise GovernanceError(
                 f"approval request {request_id} was made for other arguments; "
                 "an approval covers exactly what was previewed")
+        # Only approvals with a signed decision event count: an approval row written
+        # straight into the database authorises nothing (status "unverified").
+        attested = attested_approvers(self.ledger, request)
+        status = request.effective_status(now)
+        if status == "approved" and (set(request.approvers) - set(attested)
+                                     or len(attested) < request.min_approvals):
+            status = "unverified"
         return ApprovalEvidence(
             request_id=request.id,
-            status=request.effective_status(now),
-            approvers=request.approvers,
+            status=status,
+            approvers=attested,
             preview_digest=request.preview_digest,
             expires_at=request.expires_at,
-            min_approvals_met=len(set(request.approvers)) >= request.min_approvals,
+            min_approvals_met=len(attested) >= request.min_approvals,
         )
 
     def _context(self, task: TaskContext) -> dict:

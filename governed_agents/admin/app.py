@@ -153,6 +153,8 @@ class _Panel:
         """The session and form of a POST, after the session, CSRF and role checks; raises ``_Refused``."""
         form = await _form(request)
         session = self._session(request)
+        if not _same_origin(request):
+            raise _Refused(403, "cross_origin", "this form was posted from another site; nothing was changed")
         if session is None:
             raise _Refused(403, "no_session", "not signed in, or the session expired; sign in again")
         sent = form.get("csrf_token")
@@ -186,6 +188,9 @@ class _Panel:
         from governed_agents.identity.principals import load_principals
 
         form = await _form(request)
+        if not _same_origin(request):
+            return self._refuse(request, None, _Refused(403, "cross_origin", "the sign-in form was posted from "
+                                                        "another site; nothing was changed"))
         pre = request.cookies.get(PRE_COOKIE)
         sent = form.get("csrf_token")
         if not pre or not isinstance(sent, str) or not secrets.compare_digest(sent, pre):
@@ -502,6 +507,25 @@ class _Panel:
 
 
 MAX_FORM_BYTES = 64 * 1024
+
+
+def _same_origin(request: Request) -> bool:
+    """False when the browser says the POST comes from another origin.
+
+    Defence in depth beside the CSRF token and SameSite=Strict cookies: browsers
+    send ``Origin`` with every POST (``Referer`` as a fallback); a client that sends
+    neither (curl, the test client) still needs the session's CSRF token."""
+    from urllib.parse import urlsplit
+
+    own = f"{request.url.scheme}://{request.url.netloc}".lower()
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.strip().lower() == own  # "null" (sandboxed frame, privacy redirect) is another origin
+    referer = request.headers.get("referer")
+    if referer:
+        parts = urlsplit(referer)
+        return f"{parts.scheme}://{parts.netloc}".lower() == own
+    return True
 
 
 async def _form(request: Request) -> FormData:

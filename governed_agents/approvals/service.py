@@ -17,7 +17,11 @@ Rules (each refusal raises ``ApprovalRefused`` or ``TokenError``, writes one
 
 A request becomes ``approved`` once ``min_approvals`` distinct approvers said
 yes; one rejection rejects it. Each accepted decision and its audit event are
-written in one transaction.
+written in one transaction; the event carries an ``attestation``, an Ed25519
+signature by the deployment's key over (request, approver, decision, preview
+digest, token id). The posting step counts only attested approvals
+(``attested_approvers``): a decision row written into the database around this
+module, or an audit event appended without the key, authorises nothing.
 """
 
 from __future__ import annotations
@@ -548,6 +552,7 @@ def _record(ledger, c, request: ApprovalRequest, claims, decision, reason, now) 
             "preview_digest": request.preview_digest,
             "token_id": claims.token_id,
             "status": new_status,
+            "attestation": _attest(request.id, principal.id, decision, request.preview_digest, claims.token_id),
         },
         actor=principal.id,
         workflow=request.workflow,
@@ -558,6 +563,64 @@ def _record(ledger, c, request: ApprovalRequest, claims, decision, reason, now) 
         conn=c,
     )
     return get_request(ledger, request.id, conn=c)
+
+
+_ATTESTATION_DOMAIN = b"governed-agents approval decision v1\n"
+_DECISION_EVENTS = ("approval.approved", "approval.recorded", "approval.rejected")
+
+
+def _attestation_input(request_id: str, approver: str, decision: str, preview_digest: str,
+                       token_id: str | None) -> bytes:
+    return _ATTESTATION_DOMAIN + canonical_json({
+        "request_id": request_id, "approver": approver, "decision": decision,
+        "preview_digest": preview_digest, "token_id": token_id}).encode("utf-8")
+
+
+def _attest(request_id: str, approver: str, decision: str, preview_digest: str, token_id: str | None) -> str:
+    from governed_agents.identity.keys import signing_key
+
+    return signing_key().sign(_attestation_input(request_id, approver, decision, preview_digest, token_id)).hex()
+
+
+def attested_approvers(ledger: "Ledger", request: ApprovalRequest, *, conn=None) -> tuple[str, ...]:
+    """The approvers of ``request`` whose approval is backed by a signed decision event in
+    the audit log for exactly its preview digest (see the module docstring). Distinct, in order."""
+    from cryptography.exceptions import InvalidSignature
+
+    from governed_agents.identity.keys import public_key
+    from governed_agents.ledger.schema import audit_events
+
+    t = audit_events.c
+    query = select(t.actor, t.payload).where(t.kind.in_(_DECISION_EVENTS)).order_by(t.seq)
+    query = query.where(t.trace_id == request.trace_id if request.trace_id is not None else t.trace_id.is_(None))
+
+    def _read(c):
+        return c.execute(query).all()
+
+    rows = _read(conn) if conn is not None else None
+    if rows is None:
+        with ledger.engine.connect() as c:
+            rows = _read(c)
+    key = public_key()
+    claimed = {d.approver: d for d in request.decisions if d.decision == "approve"}
+    found: list[str] = []
+    for actor, text in rows:
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            continue
+        if payload.get("request_id") != request.id or payload.get("decision") != "approve":
+            continue
+        if actor not in claimed or actor in found or payload.get("preview_digest") != request.preview_digest:
+            continue
+        try:
+            key.verify(bytes.fromhex(str(payload.get("attestation", ""))),
+                       _attestation_input(request.id, actor, "approve", request.preview_digest,
+                                          payload.get("token_id")))
+        except (InvalidSignature, ValueError):
+            continue
+        found.append(actor)
+    return tuple(found)
 
 
 def _unverified_subject(token: str | None) -> str | None:
