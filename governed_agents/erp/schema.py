@@ -102,3 +102,87 @@ invoice_lines = Table(
 # Reconciliation and the goods-receipts import look receipts up by PO line.
 # (An index only: existing ERP databases work without it, created on new ones.)
 Index("ix_goods_receipts_po_line", goods_receipts.c.po_number, goods_receipts.c.line_no)
+
+# -- vendor master: bank-account changes (vendor_bank_change, docs/workflows.md) ---------
+#
+# New tables only (existing ERP databases gain them on the next create_all); the
+# vendors table keeps the current IBAN.
+
+vendor_profiles = Table(
+    "vendor_profiles",
+    metadata,
+    Column("vendor_id", String(32), primary_key=True),
+    Column("country", String(2), nullable=False),  # ISO 3166 alpha-2 of the vendor's seat
+    Column("email_domain", String(200), nullable=False),  # verified domain for bank-detail mail
+    Column("iban_changed_at", DateTime(timezone=True), nullable=True),
+)
+
+# Requests as they arrive (by mail, a portal): data to check, never an instruction.
+bank_change_requests = Table(
+    "bank_change_requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("vendor_id", String(32), nullable=False, index=True),
+    Column("new_iban", String(64), nullable=False),
+    Column("sender_email", String(320), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every applied change with the account it replaced (undo restores old_iban).
+bank_account_changes = Table(
+    "bank_account_changes",
+    metadata,
+    Column("change_id", String(36), primary_key=True),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("vendor_id", String(32), nullable=False, index=True),
+    Column("old_iban", String(64), nullable=True),
+    Column("new_iban", String(64), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_bank_account_changes_idempotency_key"),
+)
+
+# -- expenses: card transactions, receipts, reminders (expense_receipt_chase) -------------
+
+employees = Table(
+    "employees",
+    metadata,
+    Column("employee_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("manager_id", String(32), nullable=True),
+)
+
+card_transactions = Table(
+    "card_transactions",
+    metadata,
+    Column("txn_id", String(36), primary_key=True),
+    Column("employee_id", String(32), nullable=False, index=True),
+    Column("merchant", String(200), nullable=False),
+    Column("amount", Numeric(18, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("txn_date", String(10), nullable=False),  # YYYY-MM-DD
+)
+
+expense_receipts = Table(
+    "expense_receipts",
+    metadata,
+    Column("txn_id", String(36), primary_key=True),
+    Column("file_name", String(200), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+)
+
+# The demo outbox: a reminder is "sent" when it is a row here.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("employee_id", String(32), nullable=False, index=True),
+    Column("txn_id", String(36), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+)

@@ -20,8 +20,15 @@ def _erp_toolset():
     return erp_toolset(erp_engine())
 
 
+def _vendor_master_toolset():
+    from governed_agents.workflows.vendor_bank_change import toolset
+
+    return toolset()
+
+
 TOOLSETS: dict[str, Callable[[], tuple]] = {
     "invoice_reconcile": _erp_toolset,
+    "vendor_bank_change": _vendor_master_toolset,
 }
 
 
