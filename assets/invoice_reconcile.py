@@ -130,7 +130,8 @@ def invoice_matches(context: dg.AssetExecutionContext, erp_invoices, governance:
     description="A journal entry (debit GR/IR clearing, credit AP) with its before → after preview "
                 "and the gate's decision, for every matched invoice. Nothing is written here.",
     check_specs=[_check("policy_conformance", "journal_entry_proposals",
-                        "Every proposed tool call is allowed by the envelope (none denied by the gate).")],
+                        "Every proposed tool call is allowed by the envelope (none denied by the gate), "
+                        "and every justification cites records the run read (safety.require_citations_for).")],
 )
 def journal_entry_proposals(context: dg.AssetExecutionContext, invoice_matches, governance: GovernanceResource):
     from governed_agents.workflows import invoice_reconcile as wf

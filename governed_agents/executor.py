@@ -69,6 +69,9 @@ class TaskContext:
     started_at: dt.datetime = field(default_factory=utcnow)
     calls: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
+    # Ids of the records the task's read tools returned: what an output may cite
+    # (safety.require_citations_for; see governed_agents.safety.citations).
+    read_ids: set[str] = field(default_factory=set)
 
     @property
     def workflow(self) -> str:
@@ -219,8 +222,12 @@ class GovernedExecutor:
 
         task.tool_calls_made += 1
         if decision.side_effect == "read":
+            from governed_agents.safety.citations import record_ids
+
             output = self._run(tool, decision.validated_input)
-            self._audit(task, "tool.executed", {"tool": tool, "output_digest": digest(output.model_dump(mode="json"))})
+            dumped = output.model_dump(mode="json")
+            task.read_ids |= record_ids(dumped)
+            self._audit(task, "tool.executed", {"tool": tool, "output_digest": digest(dumped)})
             return CallResult("executed", decision, output=output)
         return self._write(task, spec, decision, approval_request_id,
                            approval.preview_digest if approval is not None else None,

@@ -35,6 +35,11 @@ class Proposal:
     outcome: str  # the gate's: needs_approval | allow | deny
     reasons: list[str]
     trace_id: str
+    # The drafted justification shown to the approver, the record ids the run read for this
+    # invoice (what it may cite), and what the citation check found wrong with it.
+    explanation: str = ""
+    read_ids: list[str] = field(default_factory=list)
+    citation_problems: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -102,6 +107,7 @@ def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], st
 def propose(result, executor, envelope, *, requested_by: str, agent: str = "agent.invoice") -> list[Proposal]:
     """Preview and gate decision for every matched invoice; writes nothing."""
     from governed_agents.gate import GateState, ToolCallRequest, decide
+    from governed_agents.safety.citations import check_citations, policy_id, required_topics
     from governed_agents.timeutil import utcnow
 
     proposals = []
@@ -114,6 +120,10 @@ def propose(result, executor, envelope, *, requested_by: str, agent: str = "agen
         request = ToolCallRequest(tool=WRITE_TOOL, arguments=outcome.proposal, task_id=trace_id,
                                   trace_id=trace_id, workflow=WORKFLOW, principal=agent)
         decision = decide(envelope, executor.registry, request, state)
+        read_ids = sorted({i for i in (outcome.invoice_id, outcome.vendor_id, outcome.po_number) if i}
+                          | {policy_id(envelope)})
+        explanation = explain(outcome, envelope)
+        report = check_citations(explanation, topics=required_topics(envelope), read_ids=read_ids)
         proposals.append(Proposal(
             invoice_id=outcome.invoice_id,
             arguments=decision.validated_input.model_dump(mode="json") if decision.validated_input else outcome.proposal,
@@ -121,6 +131,9 @@ def propose(result, executor, envelope, *, requested_by: str, agent: str = "agen
             outcome=decision.outcome,
             reasons=[r.message for r in decision.reasons],
             trace_id=trace_id,
+            explanation=explanation,
+            read_ids=read_ids,
+            citation_problems=[p.to_dict() for p in report.problems],
         ))
     # One read of the ERP for all previews (the gate validated these inputs).
     valid = [p for p in proposals if p.outcome != "deny"]
@@ -129,10 +142,25 @@ def propose(result, executor, envelope, *, requested_by: str, agent: str = "agen
     return proposals
 
 
+def explain(outcome, envelope) -> str:
+    """The justification the approver reads: a pricing and contract claim, citing what it rests on
+    (the invoice, the PO, the vendor, the envelope's tolerance) by the ids reconciliation read."""
+    from governed_agents.safety.citations import policy_id
+
+    pct = envelope.envelope.parameters.price_tolerance_pct
+    return (f"Invoice [{outcome.invoice_id}] bills goods received against purchase order [{outcome.po_number}] "
+            f"of vendor [{outcome.vendor_id}]. Every unit price is within the ±{pct}% tolerance of "
+            f"[{policy_id(envelope)}] against the PO price [{outcome.po_number}].")
+
+
 def conformance(proposals: list[Proposal]) -> list[dict]:
-    """The proposals the envelope would not allow (an empty list means conformant)."""
-    return [{"invoice_id": p.invoice_id, "outcome": p.outcome, "reasons": p.reasons}
-            for p in proposals if p.outcome == "deny"]
+    """The proposals the envelope would not allow (an empty list means conformant): denied by the
+    gate, or justified by a claim that is uncited or cites a record the run never read
+    (``safety.require_citations_for``)."""
+    return ([{"invoice_id": p.invoice_id, "outcome": p.outcome, "reasons": p.reasons}
+             for p in proposals if p.outcome == "deny"]
+            + [{"invoice_id": p.invoice_id, "outcome": "citation", "reasons": [c["message"] for c in p.citation_problems]}
+               for p in proposals if p.citation_problems])
 
 
 def request_approvals(proposals: list[Proposal], executor, envelope, *, requested_by: str, batch_id: str,
