@@ -110,9 +110,9 @@ def _promote(args) -> int:
 
 
 def _canary(args) -> int:
-    from governed_agents.evals.canary import canary
+    from governed_agents.evals.canary import run_canary
 
-    report = canary(args.workflow, args.envelope, sample=args.sample, actor=_actor(None))
+    report = run_canary(args.workflow, args.envelope, sample=args.sample, actor=_actor(None))
     data = report.to_dict()
     if args.json:
         emit_json({"ok": True, **data})

@@ -5,7 +5,7 @@
 - ``results``: ``EvalResult``, ``record_result`` (the ``eval.run`` audit event),
   ``latest_result(ledger, workflow, envelope_digest=None)``, reports;
 - ``release``: ``promote`` (the release gate for an envelope or catalog change);
-- ``canary``: a candidate envelope beside the current one, suggest-only, on recent inputs.
+- ``canary``: ``run_canary``, a candidate envelope beside the current one, suggest-only, on recent inputs.
 
 Names are exported lazily so that importing the package stays light.
 """
@@ -30,7 +30,7 @@ _EXPORTS = {
     "write_report": "governed_agents.evals.results",
     "promote": "governed_agents.evals.release",
     "PromotionResult": "governed_agents.evals.release",
-    "canary": "governed_agents.evals.canary",
+    "run_canary": "governed_agents.evals.canary",
     "CanaryReport": "governed_agents.evals.canary",
 }
 

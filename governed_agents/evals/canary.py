@@ -97,7 +97,7 @@ def _decisions(envelope, lines, erp_engine, catalog) -> tuple[dict[str, str], st
     return decisions, cost
 
 
-def canary(workflow: str, candidate: Any, *, sample: int = 50, ledger: Any = None, erp_engine: Any = None,
+def run_canary(workflow: str, candidate: Any, *, sample: int = 50, ledger: Any = None, erp_engine: Any = None,
            catalog: Any = None, actor: str = "eval") -> CanaryReport:
     """Compare ``candidate`` (a path or ``LoadedEnvelope``) with the deployed envelope on recent invoices."""
     from governed_agents.envelope import find_envelope

@@ -69,8 +69,8 @@ def run_suite(workflow: str, envelope: Any = None, *, catalog: Any = None, suite
     from governed_agents.evals.sandbox import Sandbox, register_decoys
     from governed_agents.executor import GovernedExecutor
 
+    suite = suite or load_suite(workflow)  # first: an unknown workflow is a usage error
     loaded = resolve_envelope(workflow, envelope)
-    suite = suite or load_suite(workflow)
     cat = resolve_catalog(catalog)
     driver = driver_for(workflow)
     started = utcnow()
