@@ -178,7 +178,7 @@ def insert_forged(conn, rows, rng) -> tuple[str, int]:
     if style == "naive":
         expected = p
     elif style == "linked":
-        expected = p + 1
+        expected = p + 1 if p <= n else n + 1  # appended past the end: the head names it
     else:
         expected = p + 2 if p <= n - 1 else n + 1
     return f"insert {style} at {p}", expected

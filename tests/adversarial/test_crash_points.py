@@ -11,8 +11,9 @@ n-th hit, checks that the child really died by SIGKILL, runs it again unarmed
 - nothing is left pending: every idempotency key is ``done`` and every
   approval request ``executed``.
 
-Trials per point: ``GOVERNED_AGENTS_ADVERSARIAL_TRIALS`` (default 2 on SQLite,
-1 on PostgreSQL; docs/adversarial.md reports a long run).
+Trials per point: 2 on SQLite and 1 on PostgreSQL by default, 6 and 3 with
+``GOVERNED_AGENTS_ADVERSARIAL_LONG=1``, or exactly ``GOVERNED_AGENTS_ADVERSARIAL_TRIALS``
+(docs/adversarial.md reports the runs).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest
 from sqlalchemy import func, select
 
 from governed_agents.faults import CRASH_ENV, CRASH_POINTS
+from tests.adversarial._config import scaled
 from tests.adversarial._pipeline import seed_erp
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -38,7 +40,7 @@ POSTING_POINTS = [p for p in CRASH_POINTS if p != "after_budget_reservation"]  #
 
 
 def trials(backend: str) -> int:
-    default = 2 if backend == "sqlite" else 1
+    default = scaled(2, 6) if backend == "sqlite" else scaled(1, 3)
     return int(os.environ.get("GOVERNED_AGENTS_ADVERSARIAL_TRIALS", default))
 
 
