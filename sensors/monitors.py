@@ -1,5 +1,51 @@
-"""Sensors that watch every governed workflow."""
+"""Sensors and schedules that watch every governed workflow.
 
+- ``run_failure_sensor``: a failed governed run leaves a receipt;
+- one schedule per continuous monitor (``assets/monitors.py``), running unattended
+  in the Dagster daemon, and one for the ledger's housekeeping sweeps.
+
+Cron expressions are UTC. ``GOVERNED_AGENTS_MONITOR_CRON`` overrides every one of
+them (the end-to-end test sets ``* * * * *``); production keeps the defaults or
+edits them here.
+"""
+
+import os
+
+import dagster as dg
+
+from assets.monitors import TAG_MONITOR, housekeeping_job, monitor_jobs
 from governed_agents.dagster.sensors import make_governed_run_failure_sensor
+from governed_agents.monitors import envelope_name
 
 run_failure_sensor = make_governed_run_failure_sensor()
+
+#: Default cadence per monitor (spread over the hour so runs do not pile up).
+DEFAULT_CRONS = {
+    "duplicate_payments": "7 * * * *",
+    "spend_anomaly": "17 * * * *",
+    "approval_backlog": "*/30 * * * *",
+    "audit_chain": "37 * * * *",
+    "housekeeping": "47 * * * *",
+}
+
+
+def _cron(name: str) -> str:
+    return os.environ.get("GOVERNED_AGENTS_MONITOR_CRON") or DEFAULT_CRONS[name]
+
+
+def make_monitor_schedule(name: str, job) -> dg.ScheduleDefinition:
+    """Runs ``job`` (one monitor, or the housekeeping sweeps) on its cron, from the daemon."""
+    return dg.ScheduleDefinition(
+        name=f"{envelope_name(name)}_schedule",
+        job=job,
+        cron_schedule=_cron(name),
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        tags={TAG_MONITOR: name},
+        description=f"Runs the {name.replace('_', ' ')} {'sweeps' if name == 'housekeeping' else 'monitor'} "
+                    f"unattended ({_cron(name)} UTC).",
+    )
+
+
+monitor_schedules = [make_monitor_schedule(name, job) for name, job in monitor_jobs.items()]
+housekeeping_schedule = make_monitor_schedule("housekeeping", housekeeping_job)
