@@ -379,3 +379,30 @@ def test_cli_canary_json_and_bad_sample(tmp_path, capsys):
     assert data["sample"] == 2
     assert data["flips"] == []  # C3 and C4: neither depends on the price tolerance
     assert main(["eval", "canary", WORKFLOW, "--envelope", str(looser), "--sample", "0"]) == 2
+
+
+def test_promote_refuses_a_model_catalog_that_breaks_the_suite(tmp_path, policies):
+    """A catalog whose prices blow the task's cost cap: the model tier cannot answer, the prose PO is missed."""
+    from governed_agents.cli.main import main
+    from governed_agents.ledger import Ledger
+
+    data = yaml.safe_load((policies / "models.yaml").read_text())
+    for model in data["models"].values():
+        model["input_usd_per_1k"] = model["output_usd_per_1k"] = 50.0
+    candidate = tmp_path / "models-expensive.yaml"
+    candidate.write_text(yaml.safe_dump(data))
+    deployed = (policies / "models.yaml").read_bytes()
+    ledger = Ledger.open()
+    head = ledger.head()[0]
+
+    assert main(["eval", "promote", WORKFLOW, "--catalog", str(candidate), "--json"]) == 1
+
+    assert (policies / "models.yaml").read_bytes() == deployed
+    events = _events(ledger, head)
+    runs = [e for e in events if e.kind == "eval.run"]
+    assert [e.kind for e in events][-1] == "eval.promotion_refused"
+    assert len(events) == len(runs) + 1  # one run per workflow with a suite, then the refusal
+    mine = next(e for e in runs if e.workflow == WORKFLOW)
+    assert [c["id"] for c in mine.payload["failed_cases"]] == ["success.free-text-po-via-model"]
+    refused = events[-1]
+    assert refused.payload["catalog_to"] == mine.payload["catalog_digest"] != refused.payload["catalog_from"]
