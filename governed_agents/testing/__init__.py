@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_NAMES = ("ReceivedRequest", "Reply", "ScriptedModelServer", "error", "forever", "malformed", "slow", "text",
-          "tool_call", "tool_calls")
+_NAMES = ("ReceivedRequest", "Reply", "ScriptedModelServer", "dropped", "error", "forever", "malformed", "slow",
+          "text", "tool_call", "tool_calls")
 
 __all__ = list(_NAMES)
 

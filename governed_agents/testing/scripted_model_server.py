@@ -52,6 +52,7 @@ class Reply:
     finish_reason: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     repeat: bool = False  # stays at the head of the queue: served for every later call
+    drop: bool = False  # close the connection without answering (a proxy or provider dropping it)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -99,6 +100,11 @@ def slow(delay_s: float, reply: Reply | None = None) -> Reply:
     reply = reply or Reply()
     reply.delay_s = delay_s
     return reply
+
+
+def dropped(**kwargs: Any) -> Reply:
+    """The connection is closed after the request is read, with no response at all."""
+    return Reply(drop=True, **kwargs)
 
 
 def forever(reply: Reply) -> Reply:
@@ -386,6 +392,12 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
             server._record(model, body, reply.status)
             if reply.delay_s:
                 time.sleep(reply.delay_s)
+            if reply.drop:
+                import socket
+
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             if completion is not None:
                 self._send(200, json.dumps(completion), reply.headers)
             else:
