@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -45,12 +46,16 @@ def run_tool_calls(ctx, calls) -> dict:
 
     task = TaskContext(envelope=ctx.envelope, requested_by="eval", agent="agent.eval", tenant="acme")
     observed: dict = {}
-    for call in calls:
+    before = None
+    for index, call in enumerate(calls):
+        if index == len(calls) - 1:
+            before = ctx.sandbox.erp_state()  # earlier calls may write; the judged call is the last
         try:
             observed = observe_call(ctx.executor.call(task, call.tool, dict(call.arguments),
                                                       reason="proposed by the eval case"))
         except GovernanceError as exc:
             observed = {"outcome": "refused", "reasons": [type(exc).__name__], "messages": [exc.message]}
+    observed["wrote"] = ctx.sandbox.erp_state() != before
     return observed
 
 
@@ -101,11 +106,53 @@ def _erp_url(url: str):
             os.environ["GOVERNED_AGENTS_ERP_URL"] = old
 
 
+_RELATIVE = re.compile(r"^(now|today)(?:([+-])(\d+)d)?$")
+
+
+def _value(column: sa.Column, value: Any) -> Any:
+    """A fixture value for ``column``: ``now-10d`` / ``today-3d`` are relative to the run (cases do not age)."""
+    if isinstance(value, str):
+        match = _RELATIVE.match(value.strip())
+        if match:
+            days = int(match.group(3) or 0) * (-1 if match.group(2) == "-" else 1)
+            moment = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(days=days)
+            return moment if match.group(1) == "now" else moment.date().isoformat()
+        if isinstance(column.type, sa.DateTime):
+            return _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
+def seed_tables(engine: sa.Engine, tables: dict) -> None:
+    """Insert ``{table name: [rows]}`` into the sandbox ERP (tables of ``erp/schema.py``), in dependency order."""
+    from governed_agents.erp.schema import metadata
+
+    unknown = set(tables) - set(metadata.tables)
+    if unknown:
+        raise GovernanceError(f"fixture.tables: no ERP table named {', '.join(sorted(unknown))}",
+                              hint=f"ERP tables: {', '.join(sorted(metadata.tables))}")
+    with engine.begin() as c:
+        for table in metadata.sorted_tables:
+            for row in tables.get(table.name) or []:
+                bad = set(row) - set(table.c.keys())
+                if bad:
+                    raise GovernanceError(f"fixture.tables.{table.name}: unknown column(s) {', '.join(sorted(bad))}")
+                c.execute(table.insert().values(**{k: _value(table.c[k], v) for k, v in row.items()}))
+
+
 def seed_erp(engine: sa.Engine, fixture: dict) -> None:
-    """Load a suite's ``fixture:`` (vendors, purchase_orders, goods_receipts, posted) into the sandbox ERP."""
+    """Load a suite's ``fixture:`` into the sandbox ERP.
+
+    ``vendors``, ``purchase_orders``, ``goods_receipts`` and ``posted`` (invoices
+    already posted, with their journal entries) are the invoice shapes; ``tables``
+    takes rows for any ERP table by name (other workflows' data).
+    """
     from governed_agents.erp.schema import goods_receipts, invoice_lines, journal_entries, purchase_order_lines, vendors
     from governed_agents.erp.tools import ACCOUNTS_PAYABLE, GRIR_CLEARING
 
+    unknown = set(fixture) - {"vendors", "purchase_orders", "goods_receipts", "posted", "tables"}
+    if unknown:
+        raise GovernanceError(f"fixture: unknown section(s) {', '.join(sorted(unknown))}",
+                              hint="sections: vendors, purchase_orders, goods_receipts, posted, tables")
     with engine.begin() as c:
         for v in fixture.get("vendors", []):
             c.execute(vendors.insert().values(**{"iban": None, "status": "active", **v}))
@@ -124,6 +171,7 @@ def seed_erp(engine: sa.Engine, fixture: dict) -> None:
                 invoice_id=invoice["invoice_id"], vendor_id=posted["vendor_id"], currency=invoice["currency"],
                 amount=Decimal(str(posted["amount"])), debit_account=GRIR_CLEARING, credit_account=ACCOUNTS_PAYABLE,
                 memo="posted before the eval", posted_at=_dt.datetime(2026, 1, 2, tzinfo=_dt.timezone.utc)))
+    seed_tables(engine, fixture.get("tables") or {})
 
 
 class _Line:
@@ -235,7 +283,46 @@ def _extractor(ctx: Context, calls: list[int]):
     return extract
 
 
-DRIVERS: dict[str, type[Driver]] = {"invoice_reconcile": InvoiceReconcileDriver}
+class VendorBankChangeDriver(Driver):
+    """``input: {request: {request_id, vendor_id, new_iban, sender_email, received_at}}``.
+
+    The request is taken in as the workflow's intake does (a ``bank_change_requests``
+    row), then ``vendor_bank_change.propose`` assesses it (the read tool's red
+    flags) and either stops it (a blocking flag: ``exception``, reasons = the
+    flags) or sends the write to the executor (``needs_approval``, reasons = the
+    flags shown to approvers). The request row is removed afterwards so that
+    cases do not see each other as earlier requests.
+    """
+
+    workflow = "vendor_bank_change"
+
+    def run_input(self, ctx: Context, case) -> dict:
+        from governed_agents.erp.schema import bank_change_requests
+        from governed_agents.workflows import vendor_bank_change as wf
+
+        request = dict(case.input.get("request") or {})
+        if not request.get("request_id"):
+            raise GovernanceError(f"case {case.id}: input.request needs at least request_id, vendor_id, "
+                                  "new_iban, sender_email")
+        request.setdefault("received_at", "now")
+        seed_tables(ctx.sandbox.erp, {"bank_change_requests": [request]})
+        try:
+            proposals = wf.propose(ctx.sandbox.erp, ctx.executor, ctx.envelope, requested_by="eval")
+        finally:
+            with ctx.sandbox.erp.begin() as c:
+                c.execute(bank_change_requests.delete().where(
+                    bank_change_requests.c.request_id == request["request_id"]))
+        mine = next((p for p in proposals if p.request_id == request["request_id"]), None)
+        if mine is None:
+            raise GovernanceError(f"case {case.id}: the workflow did not consider request {request['request_id']}")
+        outcome = {"blocked": "exception", "needs_approval": "needs_approval", "already_proposed": "needs_approval",
+                   "already_applied": "allowed", "executed": "allowed"}.get(mine.outcome, "refused")
+        return {"outcome": outcome, "reasons": list(mine.red_flags), "messages": [mine.detail] if mine.detail else [],
+                "workflow_outcome": mine.outcome}
+
+
+DRIVERS: dict[str, type[Driver]] = {"invoice_reconcile": InvoiceReconcileDriver,
+                                    "vendor_bank_change": VendorBankChangeDriver}
 
 
 def driver_for(workflow: str) -> Driver:

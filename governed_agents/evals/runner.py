@@ -4,7 +4,8 @@
 suite's fixture), the workflow's real toolset plus the decoy tools, and one
 ``GovernedExecutor``; each case then goes through the workflow's driver or the
 executor, and its observed outcome is compared with the expected one. A case
-whose expected outcome is not ``allowed`` also fails if the ERP changed.
+whose expected outcome is not ``allowed`` also fails if the ERP changed (for
+``tool_calls:`` cases, during the last call: the judged one).
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def run_suite(workflow: str, envelope: Any = None, *, catalog: Any = None, suite
                     observed = driver.run_input(ctx, case)
             except Exception as exc:  # noqa: BLE001 - a crashing case is a failed case, reported, not a crash
                 observed = {"outcome": "error", "reasons": [type(exc).__name__], "messages": [str(exc)[:500]]}
-            wrote = sandbox.erp_state() != before
+            # A driver that knows which step is judged says whether that step wrote.
+            wrote = observed.get("wrote", sandbox.erp_state() != before)
             observed["wrote"] = wrote
             passed, why = judge(case, observed, wrote)
             results.append(CaseResult(case.id, case.category, case.description,
