@@ -13,7 +13,6 @@ import dagster as dg
 
 from assets import evals, invoice_reconcile, spend
 from assets import monitors as monitor_assets
-from governed_agents.dagster.instance import dagster_home
 from governed_agents.dagster.resources import GovernanceResource
 from sensors import invoice_reconcile as invoice_reconcile_sensors
 from sensors import monitors
@@ -27,7 +26,11 @@ _RESOURCES = {
 
 
 def _io_manager():
-    return dg.FilesystemIOManager(base_dir=str(dagster_home() / "storage"))
+    # Values pass between the steps of one run in memory and never reach disk: invoice lines
+    # and reconcile results carry the vendors' free text (personal data), which must not land
+    # in $DAGSTER_HOME/storage (logging.redact_pii; docs/safety.md). Every job therefore runs
+    # its steps in one process (executor below); a step re-executed alone re-runs its upstream.
+    return dg.InMemoryIOManager()
 
 
 deployment = os.environ.get("GOVERNED_AGENTS_DEPLOYMENT", "local")
@@ -44,4 +47,5 @@ defs = dg.Definitions(
         monitors.run_failure_sensor,
     ],
     resources={**_RESOURCES[deployment](), "io_manager": _io_manager()},
+    executor=dg.in_process_executor,
 )
