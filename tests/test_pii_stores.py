@@ -1,0 +1,177 @@
+"""No raw personal data in any store after a run (``logging.redact_pii``).
+
+Demo data is generated and then seeded with known personal data — e-mails,
+IBANs, phone numbers, a card number, an SSN, person names — in invoice memos,
+in free-text PO references (which only the model tier can read, so they reach a
+model and its transcript) and, from the generator, in injection memos carrying
+IBANs. Then the in-process governed path runs end to end (match → propose →
+approval → post → receipts, exported to files) and one real Dagster
+materialisation of the propose job runs on a persistent instance. Afterwards
+every store is searched byte for byte for every raw value: the ledger database
+file (audit chain, receipts, approvals, transcripts, cache), the whole Dagster
+home (event log, run storage, compute logs, IO storage), the exported receipts
+and the transcripts as the CLI prints them.
+
+Excluded, and only these: the ERP database (the system of record: the invoice
+lines are the vendor's documents, stored as received) and the input CSV files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from governed_agents import config
+from governed_agents.approvals import decide
+from governed_agents.dagster.instance import dagster_home
+from governed_agents.envelope import find_envelope
+from governed_agents.erp.connector import erp_engine
+from governed_agents.erp.csv_contract import load_csv_dir
+from governed_agents.erp.generator import generate
+from governed_agents.identity.tokens import issue_token
+from governed_agents.ledger import Ledger
+from governed_agents.receipts.render import render_markdown
+from governed_agents.receipts.signing import export_bytes
+from governed_agents.receipts.store import list_receipts
+from governed_agents.workflows import executor_for
+from governed_agents.workflows import invoice_reconcile as wf
+
+from tests.fixtures import REPO
+
+pytestmark = pytest.mark.slow
+
+EMAIL = "margarete.vollmer@vollmer-familie.example"
+PHONE = "+49 30 98765432"
+IBAN = "DE89 3704 0044 0532 0130 00"
+CARD = "4111 1111 1111 1111"
+SSN = "078-05-1120"
+NAME = "Margarete Vollmer"
+MEMOS = [
+    f"Attn: {NAME}, questions to {EMAIL} or {PHONE}.",
+    f"Please remit to IBAN {IBAN}. Card on file {CARD}.",
+    f"Contact person: {NAME}; SSN {SSN} for the 1099.",
+]
+REF_SUFFIX = f"; questions: {EMAIL}"
+
+
+def _raw_values(extra: list[str]) -> list[str]:
+    compact_iban = IBAN.replace(" ", "")
+    return [EMAIL, PHONE, PHONE.replace(" ", ""), "98765432", IBAN, compact_iban, CARD, CARD.replace(" ", ""),
+            SSN, NAME, "Vollmer", *extra]
+
+
+def _seed_pii(data: Path) -> tuple[list[str], int, int]:
+    """Put the PII into the generated invoices; return the generator's own IBANs in text too."""
+    path = data / "invoices.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    header, body = rows[0], rows[1:]
+    memo, ref, desc = header.index("memo"), header.index("po_reference"), header.index("description")
+    free_text = {r[0] for r in body if re.match(r"(as per our order|ref\. your|delivery against|see order|Your order)",
+                                                 r[ref] or "")}
+    plain = sorted({r[0] for r in body if not r[memo]} - free_text)
+    seeded = {invoice: MEMOS[i % len(MEMOS)] for i, invoice in enumerate(plain[:9])}
+    for r in body:
+        if r[0] in seeded:
+            r[memo] = seeded[r[0]]
+        if r[0] in free_text:
+            r[ref] = r[ref] + REF_SUFFIX
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows([header, *body])
+    iban_re = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b")
+    generator_ibans = sorted({m for r in body for m in iban_re.findall(f"{r[memo]} {r[desc]}")})
+    return generator_ibans, len(seeded), len(free_text)
+
+
+def _files(root: Path, exclude: tuple[Path, ...] = ()) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not any(p == e or e in p.parents for e in exclude)]
+
+
+def _leaks(paths: list[Path], raw: list[str]) -> list[str]:
+    found = []
+    needles = [(value, value.encode("utf-8")) for value in raw]
+    for path in paths:
+        data = path.read_bytes()
+        for value, needle in needles:
+            if needle in data:
+                found.append(f"{value!r} in {path}")
+    return found
+
+
+def test_no_raw_personal_data_in_any_store_after_a_run(tmp_path, monkeypatch):
+    home = config.home()
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    dhome = dagster_home()
+    data = tmp_path / "data"
+    generate(data, invoices=60, seed=31)
+    generator_ibans, seeded, free_text = _seed_pii(data)
+    assert seeded >= 6 and free_text >= 1 and generator_ibans  # the PII really is in the input
+    load_csv_dir(data, erp_engine())
+
+    # -- the in-process governed path ------------------------------------------------------
+    envelope = find_envelope("invoice_reconcile")
+    assert envelope.envelope.logging.redact_pii
+    ledger = Ledger.open()
+    executor = executor_for("invoice_reconcile", ledger)
+    lines = wf.read_batch(erp_engine())
+    assert any(EMAIL in (line.memo or "") for line in lines)  # the system of record holds the raw text
+    result = wf.match(lines, erp_engine(), envelope, po_extractor=wf.model_po_extractor(ledger, envelope))
+    counts = result.counts()
+    assert counts["matched"] >= 10 and counts["suspected_injection"] >= 1
+    proposals = wf.propose(result, executor, envelope, requested_by="alice")
+    requests = wf.request_approvals(proposals, executor, envelope, requested_by="alice", batch_id="b1")
+    token = issue_token("bob", actions=["approval.approve", "approval.reject"], workflows=["invoice_reconcile"])
+    seeded_invoices = {p.invoice_id for p in proposals}
+    decided = [r for r in requests if r.arguments["invoice_id"] in seeded_invoices][:2]
+    for request in decided:
+        decide(ledger, request.id, token=token, decision="approve", rebuild_preview=executor.rebuild_preview)
+        assert wf.post(request.id, executor, envelope).outcome == "executed"
+    wf.run_receipt(ledger, envelope, run_id="in-process", trace_id="a" * 32, requested_by="alice",
+                   summary=wf.summarise(result, requests, batch_id="b1"), checks=[])
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    for signed in list_receipts(ledger, limit=1000):
+        (exported / f"{signed.receipt.receipt_id}.json").write_bytes(export_bytes(signed))
+        (exported / f"{signed.receipt.receipt_id}.md").write_text(render_markdown(signed), encoding="utf-8")
+    assert len(list(exported.iterdir())) >= 6
+
+    # -- one real Dagster materialisation on the persistent instance -------------------------
+    import dagster as dg
+
+    from governed_agents.dagster.location import definitions
+
+    defs = definitions()
+    with dg.DagsterInstance.get() as instance:
+        run = defs.get_job_def("invoice_reconcile_propose").execute_in_process(instance=instance)
+        assert run.success
+        records = instance.get_records_for_run(run.run_id).records
+        assert any(r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.is_step_materialization
+                   for r in records)
+
+    # -- transcripts as the CLI shows them -----------------------------------------------
+    shown = subprocess.run([sys.executable, "-m", "governed_agents.cli.main", "transcripts", "list", "--show",
+                            "--json", "--limit", "1000"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    listed = json.loads(shown.stdout)["transcripts"]
+    assert listed and all(t["redacted"] for t in listed)
+    assert any("[EMAIL_1]" in t["request"] for t in listed)  # the free-text references did reach the model
+    (tmp_path / "transcripts.json").write_text(shown.stdout, encoding="utf-8")
+
+    # -- search every store --------------------------------------------------------------
+    raw = _raw_values(generator_ibans)
+    erp_db = Path(erp_engine().url.database)
+    stores = [p for p in home.glob("ledger.sqlite3*")] + _files(dhome) + _files(exported) + [
+        tmp_path / "transcripts.json"]
+    assert any(p.name == "ledger.sqlite3" for p in stores)
+    assert any(p.suffix == ".db" for p in _files(dhome)), "the Dagster instance keeps its event log on disk"
+    everything_else = _files(home, exclude=(erp_db, erp_db.with_name(erp_db.name + "-wal"),
+                                            erp_db.with_name(erp_db.name + "-shm")))
+    leaks = _leaks(sorted(set(stores) | set(everything_else)), raw)
+    assert leaks == [], "\n".join(leaks)
+    # The exclusion is real: the system of record still holds the raw memos.
+    assert _leaks([erp_db], [EMAIL]) or _leaks([erp_db.with_name(erp_db.name + "-wal")], [EMAIL])
