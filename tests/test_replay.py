@@ -1,0 +1,126 @@
+"""Replay of a recorded proposal run: every decision identical, nothing written;
+a tampered recording diverges at exactly the step it changes."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import sqlalchemy as sa
+
+from governed_agents.canonical import canonical_json
+from governed_agents.cli.main import main
+from governed_agents.erp.connector import erp_engine
+from governed_agents.erp.schema import journal_entries
+from governed_agents.ledger import Ledger
+from governed_agents.ledger.schema import audit_events
+
+from tests.fixtures import ledger_snapshot
+from tests.forensics_helpers import load_demo_batch, propose
+
+
+def _state(ledger):
+    with erp_engine().connect() as c:
+        entries = c.execute(sa.select(sa.func.count()).select_from(journal_entries)).scalar_one()
+    return ledger_snapshot(ledger), ledger.head(), entries
+
+
+def test_recorded_run_replays_identically_and_writes_nothing(tmp_path, capsys, monkeypatch, pg_url):
+    """On a PostgreSQL ledger."""
+    from governed_agents.forensics.replay import replay
+
+    monkeypatch.setenv("GOVERNED_AGENTS_DB_URL", pg_url)
+
+    made = load_demo_batch(tmp_path)
+    run = propose(dg.DagsterInstance.ephemeral())
+    ledger = Ledger.open()
+    assert ledger.dialect == "postgresql"
+    before = _state(ledger)
+    # A model call would fail loudly: replay must not make one.
+    monkeypatch.setattr("governed_agents.routing.gateway.ModelGateway.complete",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("replay called a model")))
+
+    report = replay(ledger, run.run_id)
+    assert report.scope == "run" and report.identical
+    steps = report.to_dict()["steps"]
+    kinds = [s["kind"] for s in steps]
+    matched = made["expected"]["matched"]
+    assert kinds.count("reconcile") == made["invoices"]
+    assert kinds.count("gate") == kinds.count("approval") == matched > 0
+    assert steps[0]["kind"] == "envelope" and steps[0]["same"]
+    gate = next(s for s in steps if s["kind"] == "gate")
+    assert gate["recorded"] == gate["replayed"] == {"outcome": "needs_approval", "reasons": ["approval_required"]}
+    assert _state(ledger) == before  # no ledger row, no audit event, no ERP write
+
+    # By trace: only that invoice's decisions.
+    trace = gate["trace_id"]
+    by_trace = replay(ledger, trace)
+    assert by_trace.scope == "trace" and by_trace.identical
+    subjects = {(s.kind, s.subject) for s in by_trace.steps if s.kind != "envelope"}
+    invoice = gate["subject"].split()[-1]
+    assert subjects == {("reconcile", invoice), ("gate", gate["subject"]), ("approval", invoice)}
+
+    assert main(["replay", run.run_id]) == 0
+    text = capsys.readouterr().out
+    assert "every decision is the same as recorded" in text and "DIVERGED" not in text
+    assert main(["replay", run.run_id, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["replay"]["summary"]["diverged"] == 0
+    assert _state(ledger) == before
+
+
+def test_tampered_recording_diverges_at_the_exact_step(tmp_path, capsys):
+    """On the embedded SQLite ledger."""
+    from governed_agents.forensics.replay import replay
+
+    load_demo_batch(tmp_path)
+    run = propose(dg.DagsterInstance.ephemeral())
+    ledger = Ledger.open()
+    assert ledger.dialect == "sqlite"
+    steps = replay(ledger, run.run_id).to_dict()["steps"]
+    gate = next(s for s in steps if s["kind"] == "gate")
+    invoice = gate["subject"].split()[-1]
+    reconcile_step = next(s for s in steps if s["kind"] == "reconcile" and s["subject"] == invoice)
+
+    # Edit one recorded tool result (as someone with write access to the database would,
+    # append-only triggers dropped): nothing of the matched invoice's PO was received.
+    with ledger.engine.begin() as c:
+        for name in c.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars().all():
+            c.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        row = c.execute(sa.select(audit_events.c.seq, audit_events.c.payload)
+                        .where(audit_events.c.kind == "replay.recording", audit_events.c.run_id == run.run_id)).one()
+        payload = json.loads(row.payload)
+        lines = [ln for ln in payload["inputs"]["lines"] if ln["invoice_id"] == invoice]
+        result = payload["tool_results"][0]["result"]
+        po_numbers = set(result["purchase_orders"])
+        from governed_agents.reconcile import normalize_po_reference
+
+        refs = {normalize_po_reference(ln["po_reference"]) for ln in lines}
+        refs |= {normalize_po_reference(m["answer"]) for m in payload["model_responses"]
+                 if m["reference"] in {ln["po_reference"] for ln in lines} and m["answer"]}
+        number = next(result["po_index"][k] for k in refs if k in result["po_index"])
+        assert number in po_numbers
+        for po_line in result["purchase_orders"][number]["lines"]:
+            po_line[4] = 0  # received_units
+        c.execute(sa.update(audit_events).where(audit_events.c.seq == row.seq)
+                  .values(payload=canonical_json(payload)))
+
+    report = replay(ledger, run.run_id)
+    assert not report.identical
+    first = report.diverged[0]
+    assert (first.step, first.kind, first.subject) == (reconcile_step["step"], "reconcile", invoice)
+    assert first.recorded["reason"] == "matched" and first.replayed["reason"] == "quantity_variance"
+    # Its gate decision and approval requirement follow from it, and are reported too.
+    later = {(s.kind, s.subject) for s in report.diverged[1:]}
+    assert ("gate", gate["subject"]) in later and ("approval", invoice) in later
+    assert main(["replay", run.run_id]) == 1
+    text = capsys.readouterr().out
+    assert f"first divergence: step {reconcile_step['step']} (reconcile {invoice}" in text
+    # The edit also breaks the audit chain.
+    assert not ledger.verify().ok
+
+
+def test_nothing_to_replay_is_a_refusal(capsys):
+    assert main(["replay", "no-such-run"]) == 1
+    assert "nothing recorded under 'no-such-run'" in capsys.readouterr().err
+    assert main(["replay"]) == 2
+    assert main(["replay", "x", "--since", "2026-01-01"]) == 2
