@@ -406,3 +406,28 @@ def test_promote_refuses_a_model_catalog_that_breaks_the_suite(tmp_path, policie
     assert [c["id"] for c in mine.payload["failed_cases"]] == ["success.free-text-po-via-model"]
     refused = events[-1]
     assert refused.payload["catalog_to"] == mine.payload["catalog_digest"] != refused.payload["catalog_from"]
+
+
+def test_cli_status_and_help(capsys):
+    from governed_agents.cli.main import main
+    from governed_agents.envelope import find_envelope
+    from governed_agents.evals import CategoryResult, EvalResult, record_result
+    from governed_agents.ledger import Ledger
+
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "run", "--help"])
+    assert info.value.code == 0
+    assert "--envelope FILE" in capsys.readouterr().out
+    assert main(["eval"]) == 2  # a group without a subcommand prints its help
+
+    assert main(["eval", "status", WORKFLOW]) == 1  # nothing recorded yet
+    assert "no recorded eval run of invoice_reconcile" in capsys.readouterr().err
+    deployed = find_envelope(WORKFLOW)
+    record_result(Ledger.open(), EvalResult(
+        workflow=WORKFLOW, envelope_digest=deployed.digest, envelope_version=deployed.version,
+        envelope_source="x", catalog_digest="sha256:c", suite_digest="sha256:s",
+        categories=(CategoryResult("success", 2, 2, 1.0), CategoryResult("tool_misuse", 4, 3, 1.0))))
+    assert main(["eval", "status", WORKFLOW, "--json"]) == 1  # recorded, and below a threshold
+    data = json.loads(capsys.readouterr().out)
+    assert data["passed"] is False and data["envelope_digest"] == deployed.digest
+    assert [c["verdict"] for c in data["categories"]] == ["pass", "fail"]
