@@ -12,6 +12,7 @@ import os
 import dagster as dg
 
 from assets import evals, invoice_reconcile, spend
+from assets import metrics as metric_assets
 from assets import monitors as monitor_assets
 from governed_agents.dagster.resources import GovernanceResource
 from sensors import invoice_reconcile as invoice_reconcile_sensors
@@ -36,10 +37,11 @@ def _io_manager():
 deployment = os.environ.get("GOVERNED_AGENTS_DEPLOYMENT", "local")
 
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([invoice_reconcile, spend, monitor_assets]), *evals.eval_assets],
+    assets=[*dg.load_assets_from_modules([invoice_reconcile, spend, monitor_assets, metric_assets]), *evals.eval_assets],
     jobs=[invoice_reconcile.invoice_reconcile_propose, invoice_reconcile.invoice_reconcile_post,
           spend.spend_report_job, retention.transcript_retention_job, evals.eval_release_gate,
-          *monitor_assets.monitor_jobs.values(), monitor_assets.housekeeping_job],
+          *monitor_assets.monitor_jobs.values(), monitor_assets.housekeeping_job,
+          metric_assets.operational_metrics_job],
     schedules=[retention.transcript_retention, *monitors.monitor_schedules, monitors.housekeeping_schedule],
     sensors=[
         invoice_reconcile_sensors.approval_sensor,
