@@ -138,6 +138,13 @@ class GovernedExecutor:
             else:
                 preview, preview_digest = self._preview_if_valid(spec, arguments)
 
+        bounds_snapshot = None
+        if spec is not None and spec.side_effect == "write" and approval is None:
+            from governed_agents import bounds
+
+            # Counts of recorded writes against the envelope's autonomous_writes bounds, if any.
+            bounds_snapshot = bounds.snapshot(self.ledger, task.envelope, spec, arguments,
+                                              run_id=task.run_id, task_id=task.task_id, now=now)
         switch = kill_switch.state(self.ledger, task.workflow)
         request = ToolCallRequest(
             tool=tool,
@@ -154,6 +161,7 @@ class GovernedExecutor:
             tokens_used=task.tokens_used,
             kill_switch_global=switch.global_engaged,
             kill_switch_workflow=switch.workflow_engaged,
+            bounds=bounds_snapshot,
             autonomy_level=autonomy.effective_level(self.ledger, task.envelope),
             now=now,
         )
@@ -282,6 +290,13 @@ class GovernedExecutor:
                                                       "preview_digest": approved_digest}}),
                 ))
         crash_point("after_idempotency_key")
+
+        if existing is None:
+            full = self._reserve_bounds(task, spec, validated, key, started,
+                                        enforce="within_bounds" in decision.codes)
+            if full:
+                self._release_key(key)
+                return self._bound_reached(task, spec, decision, full)
 
         # The last gate before the system of record: the preview and then the kill
         # switch are read again now, not trusted from the decision a moment ago.
@@ -444,8 +459,38 @@ class GovernedExecutor:
         receipt = get_receipt(self.ledger, row["receipt_id"], conn=conn) if row["receipt_id"] else None
         return CallResult("duplicate", decision, output=output, receipt=receipt)
 
-    def _release_key(self, key: str) -> None:
+    def _reserve_bounds(self, task: TaskContext, spec, validated: BaseModel, key: str, now, *, enforce: bool):
+        """Count this write against its autonomous bounds (governed_agents/bounds.py); the full
+        scopes when ``enforce`` finds one already at its limit (then nothing is recorded)."""
+        from governed_agents import bounds
+
+        if bounds.rule_for(task.envelope, spec.name) is None:
+            return []
         with self.ledger.transaction() as c:
+            return bounds.reserve(self.ledger, c, task.envelope, spec, validated, run_id=task.run_id,
+                                  task_id=task.task_id, now=now, idempotency_key=key, enforce=enforce)
+
+    def _bound_reached(self, task: TaskContext, spec, decision, full) -> CallResult:
+        """A concurrent write took the last slot after the gate allowed this one: ask a person instead."""
+        from governed_agents.approvals import request_approval
+
+        validated = decision.validated_input
+        reason = "bound reached by a concurrent write: " + "; ".join(f"{s.used} of {s.label}" for s in full)
+        self._audit(task, "tool.bound_reached", {"tool": spec.name, "scopes": [s.key for s in full]})
+        approval_request = request_approval(
+            self.ledger, envelope=task.envelope, action=spec.name,
+            arguments=validated.model_dump(mode="json"), preview=self._build_preview(spec, validated),
+            requested_by=task.requested_by, tenant=task.tenant, reason=reason,
+            idempotency_key=spec.idempotency_key(validated), trace_id=task.trace_id, run_id=task.run_id,
+            now=self.clock(),
+        )
+        return CallResult("needs_approval", decision, approval_request=approval_request)
+
+    def _release_key(self, key: str) -> None:
+        from governed_agents import bounds
+
+        with self.ledger.transaction() as c:
+            bounds.release(c, key)
             c.execute(idempotency_keys.delete().where(
                 idempotency_keys.c.key == key, idempotency_keys.c.status == "in_progress"))
 

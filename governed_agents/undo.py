@@ -91,7 +91,7 @@ def undo(ledger, receipt_id: str, *, requested_by: str, executor=None, agent: st
                 hint="correct it by hand and record why; nothing was written")
     compensation = spec.compensate(receipt)
     comp_spec = executor.registry.spec(compensation.tool)
-    if comp_spec is None or not comp_spec.is_write:
+    if compensation.tool != spec.compensation_tool or comp_spec is None or not comp_spec.is_write:
         _refuse(ledger, receipt, receipt.receipt_id, requested_by, "compensation_not_registered",
                 f"{tool} names {compensation.tool} as its compensation, which is not a registered write "
                 f"tool of {receipt.workflow}")

@@ -23,7 +23,8 @@ def _compensate(receipt) -> Compensation:
 def test_reversible_write_with_compensation_is_undoable():
     registry = ToolRegistry()
     handle = registry.tool(name="demo.write", input=In, output=Out, side_effect="write", reversible=True,
-                           idempotency_key=lambda a: a.key, description="w", compensate=_compensate)(lambda a: {})
+                           idempotency_key=lambda a: a.key, description="w", compensate=_compensate,
+                           compensation_tool="demo.unwrite")(lambda a: {})
     spec = registry.spec("demo.write")
     assert handle.spec is spec
     assert spec.undoable and spec.compensate is _compensate
@@ -37,15 +38,20 @@ def test_reversible_write_without_compensation_is_not_undoable():
     assert registry.spec("demo.write").reversible and not registry.spec("demo.write").undoable
 
 
+W = dict(side_effect="write", reversible=True, idempotency_key=lambda a: a.key)
+
+
 @pytest.mark.parametrize("params, message", [
-    (dict(side_effect="write", reversible=False, idempotency_key=lambda a: a.key), "reversible write tools only"),
-    (dict(side_effect="read", reversible=True), "reversible write tools only"),
-    (dict(side_effect="write", reversible=True, idempotency_key=lambda a: a.key, compensate="nope"),
-     "compensate must be a callable"),
+    ({**W, "reversible": False, "compensate": _compensate, "compensation_tool": "demo.unwrite"},
+     "reversible write tools only"),
+    (dict(side_effect="read", reversible=True, compensate=_compensate, compensation_tool="demo.unwrite"),
+     "reversible write tools only"),
+    ({**W, "compensate": "nope", "compensation_tool": "demo.unwrite"}, "compensate must be a callable"),
+    ({**W, "compensate": _compensate}, "needs compensation_tool"),
+    ({**W, "compensation_tool": "demo.unwrite"}, "without compensate"),
 ])
 def test_compensation_only_on_reversible_writes(params, message):
     registry = ToolRegistry()
-    params.setdefault("compensate", _compensate)
     with pytest.raises(ToolRegistrationError, match=message):
         registry.tool(name="demo.write", input=In, output=Out, description="w", **params)(lambda a: {})
     assert "demo.write" not in registry

@@ -43,6 +43,8 @@ PATTERNS: tuple[str, ...] = (
 )
 #: Patterns under which the gate refuses every write.
 NO_WRITE_PATTERNS: frozenset[str] = frozenset({"suggest_only", "read_only"})
+#: Patterns under which ``permissions.autonomous_writes`` let writes run without approval inside bounds.
+BOUNDED_PATTERNS: frozenset[str] = frozenset({"autonomous_bounded", "continuous"})
 
 WORKFLOW_RE = re.compile(r"[a-z][a-z0-9_]*")
 TOOL_NAME_RE = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
@@ -198,6 +200,35 @@ class Budgets(_Section):
         return values
 
 
+class WriteLimit(_Section):
+    """At most ``max`` writes of a tool per ``window`` (and per value of the input field ``per``)."""
+
+    max: PosInt = Field(description="Writes allowed without approval in one window (per value of `per`).")
+    window: Literal["day", "run", "task"] = Field(
+        description="day: the UTC calendar day; run: one Dagster run (run_id); task: one governed task.")
+    per: NonBlank | None = Field(
+        default=None, description="An input field of the tool (e.g. employee_id) counted separately per value; "
+        "none = every write of the tool together.")
+
+
+class AmountThreshold(_Section):
+    """A write whose input field ``field`` is above ``value`` needs an approval."""
+
+    field: NonBlank = Field(description="Input field of the tool holding the amount (e.g. amount).")
+    value: BoundValue = Field(description="Writes with a larger amount need an approval.")
+
+
+class AutonomousWrite(_Section):
+    """A write tool that runs without approval inside its bounds (autonomous_bounded / continuous)."""
+
+    tool: ToolName = Field(description="A write tool in allowed_tools.")
+    limits: tuple[WriteLimit, ...] = Field(
+        default=(), description="Counts of recorded writes that must stay within bounds; past any, a write "
+        "needs an approval.")
+    approval_above: AmountThreshold | None = Field(
+        default=None, description="An amount above which a write needs an approval.")
+
+
 class Permissions(_Section):
     """Which tools the workflow may call, and who must approve its writes."""
 
@@ -220,6 +251,29 @@ class Permissions(_Section):
         default=None,
         description="Limits for autonomous_bounded work (e.g. max_amount_usd: 500), read as upper limits.",
     )
+    autonomous_writes: tuple[AutonomousWrite, ...] = Field(
+        default=(),
+        description="Write tools that run without approval inside declared bounds (pattern autonomous_bounded "
+        "or continuous only); outside them, or for any other write, the approval rules above apply.",
+    )
+
+    @field_validator("autonomous_writes")
+    @classmethod
+    def _bounded_tools_allowed(cls, writes: tuple[AutonomousWrite, ...], info: ValidationInfo):
+        allowed = set(info.data.get("allowed_tools") or ())
+        if writes and not info.data.get("approval_roles"):
+            raise PydanticCustomError(
+                "approval_roles_empty", "autonomous_writes need approval_roles: past a bound a person approves")
+        seen: set[str] = set()
+        for index, write in enumerate(writes):
+            if write.tool not in allowed:
+                raise PydanticCustomError(
+                    "autonomous_tool_not_allowed", "{tool} is not in allowed_tools", {"tool": write.tool, "index": index})
+            if write.tool in seen:
+                raise PydanticCustomError(
+                    "duplicate", "duplicate autonomous write: {tool}", {"tool": write.tool, "index": index})
+            seen.add(write.tool)
+        return writes
 
     @field_validator("approval_roles")
     @classmethod
@@ -327,3 +381,14 @@ class Envelope(_Section):
     parameters: Parameters = Field(default_factory=Parameters)
     autonomy: Autonomy | None = Field(
         default=None, description="Earned execution rights (docs/autonomy.md); none = the level is not managed.")
+
+    @field_validator("permissions")
+    @classmethod
+    def _autonomous_writes_need_a_bounded_pattern(cls, permissions: Permissions, info: ValidationInfo) -> Permissions:
+        pattern = info.data.get("pattern", "human_in_the_loop")
+        if permissions.autonomous_writes and pattern not in BOUNDED_PATTERNS:
+            raise PydanticCustomError(
+                "autonomous_writes_pattern",
+                "autonomous_writes apply only under pattern autonomous_bounded or continuous, not {pattern}",
+                {"pattern": pattern})
+        return permissions

@@ -176,6 +176,7 @@ def erp_toolset(engine: Engine):
         reversible=True,
         idempotency_key=journal_entry_key,
         compensate=_compensate_journal_entry,
+        compensation_tool="erp.reverse_journal_entry",
     )
     def create_journal_entry(args: CreateJournalEntryInput) -> dict:
         key = journal_entry_key(args)

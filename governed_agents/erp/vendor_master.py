@@ -178,6 +178,7 @@ def vendor_master_toolset(engine: Engine, *, recent_days: float = 90):
         idempotency_key=change_key,
         data_classes=("financial",),
         compensate=compensate,
+        compensation_tool="vendor_master.change_bank_account",
     )
     def change_bank_account(args: ChangeBankAccountInput) -> dict:
         key = change_key(args)

@@ -8,7 +8,8 @@ a fixed order and the first that fails settles the outcome:
 0. the envelope came from the loader             -> deny  ``envelope_not_loaded``
    and the request is for the envelope's workflow -> deny  ``workflow_mismatch``
 1. the tool is registered                         -> deny  ``unregistered_tool``
-2. the envelope allows the tool                   -> deny  ``tool_not_allowed``
+2. the envelope allows the tool (or it is the registered
+   compensation of a write tool the envelope allows) -> deny  ``tool_not_allowed``
 3. the arguments pass the tool's input model      -> deny  ``invalid_input``
 4. budgets: tool calls made < max_tool_calls,
    tokens used < max_tokens_per_task              -> deny  ``tool_call_budget_exhausted`` / ``token_budget_exhausted``
@@ -20,8 +21,13 @@ a fixed order and the first that fails settles the outcome:
                                                   -> needs_approval / deny ``autonomy_draft``
    ``approve`` requires an approval for every write, whatever the envelope says
    ``bounded`` (or unmanaged: ``state.autonomy_level`` is None) leaves the envelope's rules
-8. a write that needs approval has a valid one    -> needs_approval (``approval_required`` …)
-9. otherwise                                      -> allow
+8. a write the envelope lets run autonomously (``permissions.autonomous_writes``, pattern
+   autonomous_bounded / continuous) without an approval attached: inside every bound
+   (``state.bounds``: counts of recorded writes; the amount threshold) -> allow ``within_bounds``;
+   past any, or bounds unknown                    -> needs_approval (``bound_exceeded`` / ``bound_amount`` /
+                                                     ``bound_unknown``); with an approval attached: step 9
+9. a write that needs approval has a valid one    -> needs_approval (``approval_required`` …)
+10. otherwise                                     -> allow
 
 Writing the audit event and running the tool happen around this function.
 """
@@ -35,7 +41,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from governed_agents.envelope.loader import LoadedEnvelope
-from governed_agents.envelope.model import NO_WRITE_PATTERNS
+from governed_agents.envelope.model import BOUNDED_PATTERNS, NO_WRITE_PATTERNS
 from governed_agents.gate.registry import SideEffect, ToolRegistry, _Entry
 
 Outcome = Literal["allow", "needs_approval", "deny"]
@@ -56,6 +62,10 @@ REASON_CODES: tuple[str, ...] = (
     "token_budget_exhausted",
     "kill_switch",
     "pattern_forbids_write",
+    "within_bounds",
+    "bound_exceeded",
+    "bound_amount",
+    "bound_unknown",
     "autonomy_suggest",
     "autonomy_draft",
     "approval_required",
@@ -118,6 +128,9 @@ class GateState:
     kill_switch_workflow: bool = False
     #: The workflow's autonomy level now (suggest | draft | approve | bounded), or None when unmanaged.
     autonomy_level: str | None = None
+    #: Counts of recorded writes against the call's autonomous-write bounds
+    #: (``governed_agents.bounds.BoundsSnapshot``), or None when not counted.
+    bounds: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +191,8 @@ class _Plan:
     pattern: str
     requires_approval: bool
     min_approvals: int
+    #: autonomous_writes by tool (empty unless the pattern allows bounded autonomy).
+    autonomous: dict[str, Any]
     # Reasons that never change for this envelope.
     r_calls: Reason
     r_tokens: Reason
@@ -190,7 +205,11 @@ _UTC = _dt.timezone.utc
 
 def _plan(envelope: LoadedEnvelope, registry: ToolRegistry) -> _Plan:
     env = envelope.envelope
-    allowed = frozenset(env.permissions.allowed_tools)
+    listed = frozenset(env.permissions.allowed_tools)
+    # Allowing a reversible write allows its registered compensation (its undo, e.g. a
+    # reversing entry); that call passes every later check like any write.
+    allowed = listed | {entry.spec.compensation_tool for name, entry in registry._entries.items()
+                        if name in listed and entry.spec.compensation_tool}
     budgets = env.budgets
     plan = _Plan(
         workflow=env.workflow,
@@ -205,6 +224,8 @@ def _plan(envelope: LoadedEnvelope, registry: ToolRegistry) -> _Plan:
         pattern=env.pattern,
         requires_approval=env.permissions.write_actions_require_approval,
         min_approvals=env.permissions.min_approvals,
+        autonomous=({w.tool: w for w in env.permissions.autonomous_writes}
+                    if env.pattern in BOUNDED_PATTERNS else {}),
         r_calls=Reason(
             "tool_call_budget_exhausted",
             f"tool call budget exhausted: max_tool_calls is {budgets.max_tool_calls} for one task",
@@ -384,11 +405,45 @@ def _decide(envelope: LoadedEnvelope, registry: ToolRegistry, request: ToolCallR
             return Decision(DENY, (Reason("gate_error", f"unknown autonomy level {level!r}; refusing"),),
                             tool, "write", plan.version, plan.digest, validated)
         return Decision(ALLOW, _NO_REASONS, tool, "write", plan.version, plan.digest, validated)
+    rule = plan.autonomous.get(tool)
+    if rule is not None:
+        if request.approval is None:
+            reasons = _bound_reasons(rule, validated, state.bounds, tool)
+            if reasons:
+                return Decision(NEEDS_APPROVAL, reasons, tool, "write", plan.version, plan.digest, validated)
+            labels = ", ".join(f"{s.used + 1}/{s.max} ({s.label})" for s in state.bounds.scopes)
+            return Decision(ALLOW, (Reason("within_bounds", f"autonomous write within its bounds: {labels or 'no limits'}"),),
+                            tool, "write", plan.version, plan.digest, validated)
+        # Past a bound, a person approved it: the approval must hold, whatever write_actions_require_approval says.
+        reasons = _approval_reasons(plan, request, state.now)
+        if reasons:
+            return Decision(NEEDS_APPROVAL, reasons, tool, "write", plan.version, plan.digest, validated)
+        return Decision(ALLOW, _NO_REASONS, tool, "write", plan.version, plan.digest, validated)
     if plan.requires_approval:
         reasons = _approval_reasons(plan, request, state.now)
         if reasons:
             return Decision(NEEDS_APPROVAL, reasons, tool, "write", plan.version, plan.digest, validated)
     return Decision(ALLOW, _NO_REASONS, tool, "write", plan.version, plan.digest, validated)
+
+
+def _bound_reasons(rule, validated, bounds, tool: str) -> tuple[Reason, ...]:
+    """Why an autonomous write is outside its bounds (empty: inside). Unknown counts fail closed
+    towards a person: the write becomes an approval request, never a silent drop."""
+    from governed_agents.bounds import amount_over
+
+    reasons = []
+    over = amount_over(rule, validated)
+    if over is not None:
+        reasons.append(Reason("bound_amount", over))
+    if bounds is None or getattr(bounds, "tool", None) != tool:
+        reasons.append(Reason("bound_unknown", f"no count of recorded writes was given for {tool}'s bounds"))
+        return tuple(reasons)
+    for problem in bounds.problems:
+        reasons.append(Reason("bound_unknown", problem))
+    for scope in bounds.scopes:
+        if scope.used >= scope.max:
+            reasons.append(Reason("bound_exceeded", f"bound reached: {scope.used} of {scope.label} already recorded"))
+    return tuple(reasons)
 
 
 def decide(envelope: LoadedEnvelope, registry: ToolRegistry, request: ToolCallRequest, state: GateState) -> Decision:

@@ -64,6 +64,9 @@ class ToolSpec:
     idempotency_key: Callable[[Any], str] | None = None
     data_classes: tuple[str, ...] = ()
     compensate: CompensationBuilder | None = None
+    #: The write tool ``compensate`` names. Declared so that allowing this tool allows its
+    #: undo too (the gate adds it to the envelope's allowlist; see docs/gate.md).
+    compensation_tool: str | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -89,6 +92,10 @@ class ToolSpec:
                 problems.append("compensate must be a callable taking the write's receipt and returning a Compensation")
             elif self.side_effect != "write" or self.reversible is not True:
                 problems.append("compensate is for reversible write tools only (side_effect='write', reversible=True)")
+            if not isinstance(self.compensation_tool, str) or not TOOL_NAME_RE.fullmatch(self.compensation_tool):
+                problems.append("compensate needs compensation_tool: the name of the write tool it returns")
+        elif self.compensation_tool is not None:
+            problems.append("compensation_tool is given without compensate")
         if problems:
             raise ToolRegistrationError(
                 f"tool {self.name!r} cannot be registered: " + "; ".join(problems),
@@ -172,12 +179,14 @@ class ToolRegistry:
         description: str | None = None,
         data_classes: tuple[str, ...] = (),
         compensate: CompensationBuilder | None = None,
+        compensation_tool: str | None = None,
     ) -> Callable[[Callable[..., Any]], RegisteredTool]:
         """Register the decorated function as tool ``name``; returns its ``RegisteredTool`` handle.
 
         ``reversible`` says whether the tool's effect can be undone; for a write,
-        ``compensate(receipt) -> Compensation`` says how (without it, ``undo``
-        refuses: nothing says which write would reverse this one).
+        ``compensate(receipt) -> Compensation`` says how, calling the write tool
+        ``compensation_tool`` (without them, ``undo`` refuses: nothing says which
+        write would reverse this one).
         """
 
         def register(function: Callable[..., Any]) -> RegisteredTool:
@@ -194,6 +203,7 @@ class ToolRegistry:
                 idempotency_key=idempotency_key,
                 data_classes=tuple(data_classes),
                 compensate=compensate,
+                compensation_tool=compensation_tool,
             )
             return self._add(spec, function)
 

@@ -49,7 +49,7 @@ from governed_agents.ledger.schema import audit_events, audit_head
 # The Alembic head this code expects. Checked with one query on open so that the
 # common case (already migrated) never imports Alembic; a test keeps it equal to
 # the head of migrations/versions.
-HEAD_REVISION = "0003_autonomy"
+HEAD_REVISION = "0004_bounds"
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

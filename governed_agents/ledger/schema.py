@@ -296,3 +296,24 @@ autonomy_levels = Table(
     # seq of the audit event that recorded the change: incidents after it demote.
     Column("since_seq", BigInteger, nullable=False),
 )
+
+# --- autonomous write bounds (0004_bounds) ---------------------------------------------------
+# One row per executed (or in-flight) write of a tool the envelope lets run without
+# approval inside bounds, per bound it counts against. scope_key names the bound
+# and its window, e.g. "expense_receipt_chase|outbox.send_reminder|day:2026-11-25|employee_id=E-001".
+# Rows are inserted under a lock per scope (pg_advisory_xact_lock; SQLite's BEGIN
+# IMMEDIATE) after a recount, so concurrent runs cannot both take the last slot;
+# a write refused before it ran deletes its rows (governed_agents/bounds.py).
+bounded_writes = Table(
+    "bounded_writes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("scope_key", String(400), nullable=False),
+    Column("workflow", String(128), nullable=False),
+    Column("tool", String(128), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("approved", Boolean, nullable=False),  # counted, but ran on an approval (past the bound)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_bounded_writes_scope", bounded_writes.c.scope_key)
+Index("ix_bounded_writes_key", bounded_writes.c.idempotency_key)

@@ -26,9 +26,16 @@ def _vendor_master_toolset():
     return toolset()
 
 
+def _expenses_toolset():
+    from governed_agents.workflows.expense_receipt_chase import toolset
+
+    return toolset()
+
+
 TOOLSETS: dict[str, Callable[[], tuple]] = {
     "invoice_reconcile": _erp_toolset,
     "vendor_bank_change": _vendor_master_toolset,
+    "expense_receipt_chase": _expenses_toolset,
 }
 
 
