@@ -92,6 +92,7 @@ def create_app(
         Route("/controls/kill-switch", panel.set_kill_switch, methods=["POST"]),
         Route("/spend", panel.spend),
         Route("/policies", panel.policies),
+        Route("/readiness", panel.readiness),
     ])
     app.state.settings = settings
     app.state.ledger = ledger
@@ -504,6 +505,22 @@ class _Panel:
         return self._page(request, "policies.html", session, envelopes=envelopes, problems=problems,
                           files=[p.name for p in files], a=a, b=b, diff=diff, diff_error=diff_error,
                           describe=_describe_envelope)
+
+    async def readiness(self, request: Request) -> Response:
+        """Autonomy readiness of every workflow with a toolset (``governed-agents assess``)."""
+        from governed_agents.readiness import assess
+        from governed_agents.workflows import TOOLSETS
+
+        session = self._session(request)
+        if session is None:
+            return self._signin_redirect(request)
+        assessments, problems = [], []
+        for workflow in sorted(set(_workflows()) & set(TOOLSETS)):
+            try:
+                assessments.append(assess(self.ledger, workflow).to_dict())
+            except GovernanceError as exc:
+                problems.append((workflow, exc.message))
+        return self._page(request, "readiness.html", session, assessments=assessments, problems=problems)
 
 
 MAX_FORM_BYTES = 64 * 1024
