@@ -1,10 +1,12 @@
 """``governed-agents injection-score``: score texts for prompt injection.
 
-Reads JSON Lines (one object with a ``text`` field per line) from stdin or
-``--file`` and writes, in the same order, one JSON line per input with
-``score`` and ``blocked`` (and the input's ``id`` when it has one). The
-threshold is ``--threshold``, or the ``safety.block_on_prompt_injection_score_gte``
-of ``--workflow``'s envelope, or the envelope default 0.7.
+Reads JSON Lines (one object with a ``text`` field, and optionally ``id`` and
+``context``, per line) from stdin or ``--file`` and writes, in the same order,
+one JSON line per input with ``score``, ``blocked`` and ``evidence`` (the
+context the text was scored in and the signals: name, kind, span, weight,
+excerpt), and the input's ``id`` when it has one. The threshold is
+``--threshold``, or the ``safety.block_on_prompt_injection_score_gte`` of
+``--workflow``'s envelope, or the envelope default 0.7.
 """
 
 from __future__ import annotations
@@ -16,17 +18,28 @@ import sys
 from governed_agents.cli._common import EXIT_OK, add_json_flag, emit_json
 
 
+# Kept here (not imported) so that ``--help`` loads nothing; a test checks it equals safety.CONTEXTS.
+CONTEXTS = ("data", "tool_output", "invoice_memo", "vendor_email", "bank_change_request", "user", "user_prompt")
+_EXAMPLE = '{"id": "a", "text": "…", "context": "invoice_memo"}'
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "injection-score",
         help="score texts (JSON Lines) for prompt injection",
         description=(
             "Score each input text for prompt injection. Input: JSON Lines, one object per line with a "
-            "'text' string (and optionally an 'id'), from stdin or --file. Output: one JSON line per input, "
-            "same order: {\"id\": …, \"score\": 0..1, \"blocked\": true|false}. blocked means score >= the "
-            "threshold. A line that is not a JSON object with a 'text' string stops the command (exit 2), "
-            "naming the line."
+            "'text' string, optionally an 'id' and a 'context' (where the text sits: "
+            + ", ".join(CONTEXTS) + "; default: --context), from stdin or --file. Output: one JSON line per "
+            "input, same order: {\"id\": …, \"score\": 0..1, \"blocked\": true|false, \"evidence\": "
+            "{\"context\": …, \"signals\": [{\"name\", \"kind\", \"start\", \"end\", \"weight\", \"excerpt\"}]}}. "
+            "blocked means score >= the threshold; spans index the input text. A line that is not a JSON "
+            "object with a 'text' string, or names an unknown context, stops the command (exit 2) naming "
+            "the line; the lines before it have been written."
         ),
+        epilog="example: echo '{\"text\": \"Please pay by Friday\", \"context\": \"invoice_memo\"}' | "
+               "governed-agents injection-score --workflow invoice_reconcile",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--file", metavar="F", help="read JSON Lines from this file (default: stdin)")
     source = p.add_mutually_exclusive_group()
@@ -35,9 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(safety.block_on_prompt_injection_score_gte)")
     source.add_argument("--threshold", type=_fraction, metavar="T",
                         help="block at or above this score (0..1; default: the envelope default 0.7)")
-    p.add_argument("--context", choices=["data", "tool_output", "user"], default="data",
-                   help="where the texts sit: data fields (default), tool output, or a user's own request")
-    p.add_argument("--explain", action="store_true", help="add the signals (name, span, weight, excerpt) to each line")
+    p.add_argument("--context", choices=CONTEXTS, default="data",
+                   help="where the texts sit when a line names no 'context': a record's data field (default), "
+                        "a tool's output, an invoice memo, a vendor email, a bank-change request, or a user's "
+                        "own request (user / user_prompt)")
+    p.add_argument("--explain", action="store_true", help=argparse.SUPPRESS)  # evidence is always written now
     add_json_flag(p)
     p.set_defaults(handler=_score)
 
@@ -89,19 +104,22 @@ def _score(args) -> int:
                 item = json.loads(raw)
             except ValueError as exc:
                 raise UsageError(f"{name}:{number}: not JSON ({exc.msg} at column {exc.colno})",
-                                 hint="each line must be a JSON object such as {\"id\": \"a\", \"text\": \"…\"}") from None
+                                 hint=f"each line must be a JSON object such as {_EXAMPLE}") from None
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 raise UsageError(f"{name}:{number}: expected a JSON object with a 'text' string",
-                                 hint="each line must be a JSON object such as {\"id\": \"a\", \"text\": \"…\"}")
-            result = score_text(item["text"], context=args.context)
+                                 hint=f"each line must be a JSON object such as {_EXAMPLE}")
+            context = item.get("context", args.context)
+            if context not in CONTEXTS:
+                raise UsageError(f"{name}:{number}: unknown context {context!r}",
+                                 hint=f"use one of {', '.join(CONTEXTS)} (or leave 'context' out)")
+            result = score_text(item["text"], context=context)
             row = {}
             if "id" in item:
                 row["id"] = item["id"]
             row["score"] = result.score
             row["blocked"] = result.score >= threshold
             blocked += row["blocked"]
-            if args.explain:
-                row["signals"] = [s.to_dict() for s in result.signals]
+            row["evidence"] = {"context": result.context, "signals": [s.to_dict() for s in result.signals]}
             if args.json:
                 results.append(row)
             else:

@@ -32,7 +32,14 @@ import unicodedata
 from dataclasses import dataclass
 
 DEFAULT_THRESHOLD = 0.7  # the envelope default of safety.block_on_prompt_injection_score_gte
-CONTEXTS = ("data", "tool_output", "user")
+# Where a text sits decides what is normal there. Each context maps to a weight profile:
+# ``data`` (a field of a record or a tool's output: nothing in it should ask for actions),
+# ``finance`` (invoice memos and vendor emails: payment wording is how they talk),
+# ``bank_change`` (a bank-change request: new account details are its subject) and
+# ``user`` (a person's own request: asking for actions is what users do).
+CONTEXTS = ("data", "tool_output", "invoice_memo", "vendor_email", "bank_change_request", "user", "user_prompt")
+PROFILES = {"data": "data", "tool_output": "data", "invoice_memo": "finance", "vendor_email": "finance",
+            "bank_change_request": "bank_change", "user": "user", "user_prompt": "user"}
 MAX_SCAN_CHARS = 64_000  # head and tail halves of a longer text are scanned
 _EXCERPT = 48
 _SHORT = 64
@@ -45,14 +52,15 @@ class Signal:
     """One piece of evidence: which heuristic fired, where in the text, and how much it weighs."""
 
     name: str
+    kind: str  # signals of one kind count once (the strongest)
     start: int
     end: int
     weight: float
     excerpt: str
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "start": self.start, "end": self.end, "weight": self.weight,
-                "excerpt": self.excerpt}
+        return {"name": self.name, "kind": self.kind, "start": self.start, "end": self.end,
+                "weight": self.weight, "excerpt": self.excerpt}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,24 +69,27 @@ class InjectionScore:
 
     score: float
     signals: tuple[Signal, ...] = ()
+    context: str = "data"
 
     def to_dict(self) -> dict:
-        return {"score": self.score, "signals": [s.to_dict() for s in self.signals]}
+        return {"score": self.score, "context": self.context, "signals": [s.to_dict() for s in self.signals]}
 
 
 _I = re.IGNORECASE
 _W = r"[^.!?\n]"  # within one sentence
 
-# (name, kind, weight in data context, weight in user context, needs, pattern). ``needs``: words of
-# which the text (lower case, whitespace collapsed) must contain one for the pattern to have a
-# chance; checking them first skips most patterns on ordinary text. None: always searched.
-_RULES: list[tuple[str, str, float, float, tuple[str, ...] | None, re.Pattern]] = []
+# (name, kind, weights per profile, needs, pattern). ``needs``: words of which the text (lower case,
+# whitespace collapsed) must contain one for the pattern to have a chance; checking them first skips
+# most patterns on ordinary text. None: always searched.
+_RULES: list[tuple[str, str, dict[str, float], tuple[str, ...] | None, re.Pattern]] = []
 
 
 def _rule(name: str, kind: str, weight: float, user_weight: float | None, needs: tuple[str, ...] | None,
-          pattern: str, flags: int = _I) -> None:
-    _RULES.append((name, kind, weight, weight if user_weight is None else user_weight, needs,
-                   re.compile(pattern, flags)))
+          pattern: str, flags: int = _I, *, finance: float | None = None, bank_change: float | None = None) -> None:
+    weights = {"data": weight, "user": weight if user_weight is None else user_weight,
+               "finance": weight if finance is None else finance,
+               "bank_change": (weight if finance is None else finance) if bank_change is None else bank_change}
+    _RULES.append((name, kind, weights, needs, re.compile(pattern, flags)))
 
 
 # -- overriding or revealing the instructions -----------------------------------
@@ -99,7 +110,10 @@ _rule("new_instructions", "override", 0.7, 0.6,
       ('instruction', 'directive', 'order', 'task', 'your', 'neue', 'eigentliche', 'ab jetzt', 'from now'),
       r"\b(?:new|updated|revised|real|actual|true|additional|secret|hidden)\s+(?:instructions?|directives?|orders|task)\s*(?::|follow|are|is)"
       r"|\byour\s+(?:new|real|actual|only)\s+(?:task|goal|instructions?|job|purpose)\b"
-      r"|\b(?:neue|eigentliche)\s+(?:anweisung|aufgabe)\w*\b|\bab\s+jetzt\b|\bfrom\s+now\s+on\b")
+      r"|\b(?:neue|eigentliche)\s+(?:anweisung|aufgabe)\w*\b")
+_rule("new_instructions", "override", 0.7, 0.6,
+      ('ab jetzt', 'from now'),
+      r"\bab\s+jetzt\b|\bfrom\s+now\s+on\b", finance=0.3)  # "send invoices to … from now on" is how vendors write
 _rule("reveal_prompt", "override", 0.85, 0.8,
       ('prompt', 'instruction', 'rules', 'guideline', 'anweisung', 'instruktion'),
       rf"\b(?:reveal|print|show|repeat|output|display|leak|disclose|tell\s+me|write\s+(?:out|down)|spell\s+out)\b{_W}{{0,30}}?"
@@ -115,11 +129,12 @@ _rule("override_instructions", "override", 0.85, None,
       r"|\b(?:olvid[ae]|ignor[ae])\s+(?:todo|todas?\s+las\s+instrucciones)\b|\boublie[zr]?\s+(?:tout|les\s+instructions)\b"
       r"|\bignore[zr]?\s+les\s+instructions\b|\bdespite\s+what\s+you(?:'ve|\s+have)\s+been\s+told\b")
 _rule("output_forcing", "output", 0.6, 0.5,
-      ('just', 'only', 'simply', 'instead', 'answer', 'include', 'say', 'state', 'antwort', 'reply', 'respond', 'write', 'make something', 'pwned'),
+      ('just', 'only', 'simply', 'instead', 'answer', 'include', 'say', 'state', 'tell', 'antwort', 'reply', 'respond', 'write', 'make something', 'pwned'),
       r"\b(?:just|only|simply|instead)\s+(?:output|say|print|write|reply|respond|answer|return)\b[^.!?\n]{0,12}?[\"'\u201c\u201e]"
       r"|\bdo\s+not\s+answer\s+(?:this|the)\s+question\b|\b(?:include|say|state)\s+that\s+you\s+(?:hate|love|think|are)\b"
       r"|\b(?:answer|antworte\w*|reply|respond|write|beantworte\w*)\b[^.!?\n]{0,40}?\b(?:in\s+the\s+style\s+of|im\s+stil\w*)\b"
-      r"|\bmake\s+something\s+up\b|\bhaha\s+pwned\b")
+      r"|\bmake\s+something\s+up\b|\bhaha\s+pwned\b"
+      r"|(?:^|[.!?\n\"':]\s{0,8})(?:please\s+)?(?:say|tell\s+(?:the\s+user|them|him|her))\s+that\b")
 _rule("task_switch", "task", 0.55, 0.3,
       ('challenge', 'task', 'assignment', 'now', 'nun', 'jetzt', 'aufgabe', 'herausforderung'),
       r"\b(?:new|another|further|next|following)\s+(?:challenge|tasks?|assignment)\b[^.!?\n]{0,40}?(?:for\s+you|namely|:|is\b|are\s+followed)"
@@ -130,8 +145,8 @@ _rule("task_switch", "task", 0.55, 0.3,
 # -- role and chat-template markers, role play -----------------------------------
 _rule("role_marker", "role", 0.8, 0.7,
       ('sys', 'assistant', 'developer', 'admin', 'root', 'im_start', 'im_end', 'endoftext', 'inst'),
-      r"(?:^|[\n\r.;!?\]\)>\"'|]\s*|\s{2,})(?:system|assistant|developer|admin(?:istrator)?|root)\s*(?:message|prompt|note|override|instruction)?\s*:"
-      r"|<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:inst|system|sys)\]|<</?sys>>|^#{2,}\s*(?:system|instruction)"
+      r"(?:^|[\n\r.;!?\]\)>\"'|]\s{0,8}|\s{2,8})(?:system|assistant|developer|admin(?:istrator)?|root)\s*(?:message|prompt|note|override|instruction)?\s*:"
+      r"|<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:inst|system|sys)\]|<</?sys>>|^#{2,8}\s*(?:system|instruction)"
       r"|<\s*/?\s*(?:system|instructions?)\s*>|\bBEGIN\s+(?:SYSTEM|ADMIN)\b|\b(?:system|admin)\s+override\b", _I | re.M)
 _rule("role_play", "role", 0.7, 0.6,
       ('you are', 'pretend', 'roleplay', 'role-play', 'jailbr', 'dan', 'anything now', 'developer mode', 'god mode', 'bist', 'stell dir', 'want you', 'fungieren', 'role', 'rolle', 'act as', 'behave as', 'respond as'),
@@ -145,23 +160,28 @@ _rule("role_play", "role", 0.7, 0.6,
       r"|\bdu\s+bist\s+(?:jetzt|nun|ab\s+sofort)\b|\bstell\s+dir\s+vor\b", _I)
 
 # -- addressed to the machine that reads the data -------------------------------
-_rule("addressed_to_agent", "address", 0.6, 0.3,
-      ('ai', 'a.i.', 'assistant', 'agent', 'model', 'llm', 'bot', 'gpt', 'copilot', 'automat'),
+_rule("addressed_to_agent", "address", 0.75, 0.3,
+      ('ai', 'a.i.', 'assistant', 'agent', 'model', 'llm', 'bot', 'gpt', 'copilot', 'automat', 'you'),
       r"\b(?:the|this|any|an?|dear|hey|hello|hi|attention|note\s+to(?:\s+the)?|to\s+the|instructions?\s+for(?:\s+the)?)\s+"
       r"(?:ai|a\.i\.|assistant|agent|ai\s+agent|model|llm|chatbot|bot|gpt|chatgpt|copilot|language\s+model|automated\s+system|automation)\b"
       r"(?:s)?\s*(?:[,:!-]|must|should|shall|will|needs?\s+to|is\s+(?:required|instructed|authori[sz]ed|expected)\s+to|has\s+to|may\s+now|reading|processing)"
       r"|\bif\s+you\s+are\s+an?\s+(?:ai|assistant|agent|language\s+model|llm|bot)\b"
-      r"|\b(?:ai|llm|gpt)\s+(?:agents?|assistants?|systems?|models?)\s*(?:[,:]|must|should|reading|processing)")
+      r"|\b(?:ai|llm|gpt)\s+(?:agents?|assistants?|systems?|models?)\s*(?:[,:]|must|should|reading|processing)"
+      r"|\b(?:when|while|after|before|as)\s+you\s+(?:process|read|parse|handle|summari[sz]e|analy[sz]e)\s+this\s+"
+      r"(?:memo|invoice|email|message|document|text|note|file|request)\b")
 
 # -- tool calls -------------------------------------------------------------------
+_rule("tool_call_request", "tool", 0.75, 0.25,
+      ('call', 'invoke', 'execut', 'run', 'use', 'trigger', 'fire'),
+      rf"\b(?:call|invoke|execute|run|use|trigger|fire)\s+(?:the\s+|this\s+|a\s+)?(?:tool|function|api|endpoint|plugin)\b")
 _rule("tool_call_request", "tool", 0.6, 0.25,
       ('call', 'invoke', 'execut', 'run', 'use', 'trigger', 'fire', '_'),
       rf"\b(?:call|invoke|execute|run|use|trigger|fire)\b{_W}{{0,25}}?\b(?:tool|function|api|endpoint|command|action|plugin)\b"
       r"|\b[a-z][a-z0-9]*\.[a-z][a-z0-9]*_[a-z0-9_]+\s*\(?"
-      r"|\b[a-z]+_[a-z]+(?:_[a-z]+)*\s*\(\s*[\w\"'{]")
+      r"|\b[a-z]{1,30}_[a-z]{1,30}(?:_[a-z]{1,30}){0,6}\s*\(\s*[\w\"'{]")
 _rule("tool_name", "tool", 0.4, 0.15,
       None,
-      r"\b[A-Z][a-z]+(?:[A-Z][a-z0-9]+){2,}\b", 0)
+      r"\b[A-Z][a-z]{1,30}(?:[A-Z][a-z0-9]{1,30}){2,8}\b", 0)
 
 # -- money and controls ------------------------------------------------------------
 _rule("bank_detail_change", "bank", 0.65, 0.5,
@@ -169,11 +189,12 @@ _rule("bank_detail_change", "bank", 0.65, 0.5,
       rf"\b(?:change|update|replace|switch|modify|amend|redirect|set)\b{_W}{{0,40}}?"
       r"\b(?:bank|iban|account\s+(?:number|details)|payment\s+details|remittance\s+details|routing|beneficiary|payee|banking)\b"
       rf"|\b(?:new|updated|different|changed)\s+(?:bank|iban|account|banking|payment)\s*(?:details|account|information|number|info)?\b{_W}{{0,30}}?"
-      r"(?:[A-Z]{2}\d{2}\s?[A-Z0-9]{4}|effective|from\s+now|going\s+forward|instead)")
+      r"(?:[A-Z]{2}\d{2}\s?[A-Z0-9]{4}|effective|from\s+now|going\s+forward|instead)", bank_change=0.1)
 _rule("pay_to_account", "payment", 0.3, 0.15,
       ('iban', 'account', 'acct', 'wallet', 'bitcoin', 'btc'),
       rf"\b(?:pay|transfer|send|wire|remit|move|deposit)\b{_W}{{0,50}}?\b(?:to|into)\b{_W}{{0,30}}?"
-      r"\b(?:iban|account|acct|wallet|bitcoin|btc)\b\s*(?:[:#]|no\.?|number)?\s*(?:[A-Z]{2}\d{2}|\d{6,}|0x[0-9a-f]{6,}|bc1)")
+      r"\b(?:iban|account|acct|wallet|bitcoin|btc)\b\s*(?:[:#]|no\.?|number)?\s*(?:[A-Z]{2}\d{2}|\d{6,}|0x[0-9a-f]{6,}|bc1)",
+      finance=0.1, bank_change=0.1)  # invoices say where to pay: that is what they are for
 _rule("approval_bypass", "control", 0.6, 0.45,
       ('approv', 'review', 'verif', 'check', '2fa', 'two', 'authentic', 'security', 'control', 'monitor', 'logging', 'audit', 'limit', 'fraud', 'immediately', 'automatically', 'without', 'no questions'),
       rf"\b(?:skip|bypass|disable|circumvent|override|turn\s+off|deactivate|ignore)\b{_W}{{0,30}}?"
@@ -181,24 +202,64 @@ _rule("approval_bypass", "control", 0.6, 0.45,
       rf"|\b(?:approve|authori[sz]e|release|process|post|execute|pay)\b{_W}{{0,40}}?"
       r"\b(?:immediately|automatically|without\s+(?:review|approval|verification|checking|confirmation|asking|delay)|no\s+questions)\b"
       r"|\b(?:pre-?approved|already\s+approved|approval\s+(?:is\s+)?not\s+(?:needed|required))\b")
-_rule("secrecy", "secrecy", 0.55, 0.4,
+# The controls of the process that reads the text: matching, duplicate and callback checks, holds.
+_rule("control_override", "control", 0.75, 0.45,
+      ('match', 'duplicate', 'callback', 'call back', 'calling', 'hold', 'flag', 'screen', 'verif', 'review',
+       'approval', 'limit', 'threshold', 'check', 'without', 'detection'),
+      rf"\b(?:ignore|disregard|skip|bypass|disable|waive|cancel|remove|lift|release|override|turn\s+off|avoid)\b{_W}{{0,30}}?"
+      r"\b(?:(?:three|3|two|2)[- ]way\s+match(?:ing)?|(?:po|price|quantity)\s+mismatch|match(?:ing)?\s+(?:check|rule)s?|"
+      r"duplicate\s+checks?|call-?back(?:\s+(?:check|verification))?|holds?\s+on|payment\s+holds?|screening|"
+      r"approval\s+(?:step|limit|chain|workflow)|review\s+threshold)\b"
+      r"|\bwithout\s+(?:calling|call(?:ing)?\s+back|verifying|verification|checking|confirming)\b[^.!?\n]{0,30}?"
+      r"|\bto\s+(?:avoid|evade|get\s+around|stay\s+(?:below|under))\s+(?:the\s+)?(?:review|approval|limit|threshold|detection|checks?)\b"
+      r"|\b(?:do\s+not|don't|never)\s+flag\b|\breport\s+it\s+as\s+(?:matched|approved|verified)\b")
+# Changes to the records the agent keeps: mark as paid or void, book to an account, tell the approver.
+_rule("record_tampering", "records", 0.6, 0.2,
+      ('mark', 'flag', 'report', 'record', 'book', 'treat', 'classify', 'tell', 'inform', 'assure', 'convince',
+       'update', 'raise', 'increase', 'lift', 'limit'),
+      rf"\b(?:mark|flag|report|record|book|treat|classify)\b{_W}{{0,50}}?\bas\s+(?:void|paid|approved|matched|verified|"
+      r"cleared|settled|resolved|legitimate|compliant|duplicate|received)\b"
+      rf"|\bbook\b{_W}{{0,40}}?\bto\s+(?:gl|g/l|account|ledger|cost\s+cent(?:er|re))\b"
+      r"|\b(?:tell|inform|assure|convince)\s+the\s+(?:approver|reviewer|auditor|controller|manager|finance\s+team)\b"
+      r"|\b(?:raise|increase|lift)\s+(?:the\s+)?(?:approval|spending|payment|credit)\s+limit\b"
+      r"|\bupdate\s+the\s+(?:po|purchase\s+order)\s+(?:quantity|amount|price)\b", finance=0.6)
+_rule("secrecy", "secrecy", 0.6, 0.4,
       ('not', "n't", 'dont', 'never', 'without', 'keep this', 'between us', 'delete', 'erase', 'remove', 'clear'),
       r"\b(?:do\s+not|don't|dont|never)\s+(?:tell|inform|notify|mention|alert|log|report|disclose|reveal|show)\b"
       r"|\bwithout\s+(?:telling|notifying|informing|alerting|logging)\b|\b(?:keep\s+this|between\s+us)\b.{0,20}\b(?:secret|confidential|quiet)\b"
       r"|\b(?:delete|erase|remove|clear)\b[^.!?\n]{0,30}\b(?:sent\s+(?:email|message)|logs?|history|trace|evidence|this\s+(?:message|email|note))\b")
 _rule("exfiltration", "exfil", 0.5, 0.25,
-      ('@', 'http'),
+      ('@', 'http', 'www'),
       rf"\b(?:send|e-?mail|forward|upload|post|share|transmit|export|leak|copy|sync|cc|bcc|text|message)\b{_W}{{0,80}}?"
       r"\b(?:to|with|at)\b\s*['\"]?[\w.+-]+@[\w-]+\.[\w.]+"
-      rf"|\b(?:send|upload|post|forward|transmit|export|leak)\b{_W}{{0,60}}?\bhttps?://")
+      rf"|\b(?:send|upload|post|forward|transmit|export|leak|copy|share|sync|save)\b{_W}{{0,80}}?(?:\bhttps?://|\bwww\.)")
+# The reader's own systems and controls: a vendor has no business directing them.
+_rule("internal_object", "internal", 0.4, 0.0,
+      None,
+      r"\b(?:the|your|this)\s+(?:erp|vendor\s+master|approvers?|approval\s+(?:limit|chain|workflow|step)|ledger|g/?l|"
+      r"payment\s+run|vendor'?s?\s+payment\s+terms|payment\s+terms|payment\s+date)\b"
+      r"|\b(?:admin(?:istrator)?|root|portal\s+admin)\s+(?:access|rights|role|privileges)\b"
+      r"|\b(?:all\s+(?:our\s+|the\s+|your\s+)?open\s+invoices|other\s+(?:suppliers|vendors|customers|payees))\b"
+      r"|\b(?:create|add|register|set\s+up)\s+(?:a\s+)?new\s+(?:vendor|supplier|payee|beneficiary)\b",
+      finance=0.45, bank_change=0.15)
+# A payment asked for beside the one the document is about: an order to whoever processes it.
+_rule("extra_payment", "extra_payment", 0.75, 0.2,
+      ('also', 'additionally', 'addition', 'as well'),
+      r"\b(?:also|additionally|in\s+addition)\s*,?\s+(?:please\s+)?(?:pay|transfer|wire|settle|release|remit)\b"
+      r"|\b(?:pay|transfer|wire|settle|release)\b[^.!?\n]{0,60}?\bas\s+well\b", finance=0.75, bank_change=0.75)
 _rule("sensitive_data", "sensitive", 0.3, 0.1,
       ('password', 'credential', 'api', 'secret', 'private key', 'access token', 'ssn', 'social security', 'credit card', 'cvv', 'pin code', 'security question', 'login detail', 'passport', 'medical record', 'genetic data', 'health record', 'home address', 'browsing history'),
       r"\b(?:passwords?|credentials?|api[\s_-]?keys?|secret\s+keys?|private\s+keys?|access\s+tokens?|ssn|social\s+security\s+number|"
       r"credit\s+card\s+(?:number|details)|cvv|pin\s+code|security\s+questions?|login\s+details|passport\s+number|"
       r"medical\s+records|genetic\s+data|health\s+records|home\s+address|browsing\s+history)\b")
+# Business data an outsider has no claim to; a vendor's own bank details are the subject of a bank-change request.
+_rule("business_data", "sensitive", 0.3, 0.1,
+      ('vendor', 'supplier', 'customer', 'payroll', 'bank details', 'ibans', 'card number'),
+      r"\b(?:vendor\s+(?:master|list)|(?:supplier|customer|vendor)s?'?\s+(?:list|bank\s+(?:accounts?|details))|payroll|"
+      r"bank\s+details|ibans\s+of|card\s+numbers?)\b", bank_change=0.05)
 _rule("harmful_action", "action", 0.3, 0.05,
       ('account', 'access', 'fund', 'money', 'payment', 'password', 'door', 'lock', 'data', 'file', 'email', 'record', 'repositor', 'polic', 'setting', 'device', 'channel', 'profile', 'calendar', 'order', 'stock', 'share', 'crypto', 'bitcoin', 'prescription', 'medication', 'traffic', 'security', 'permission', 'vendor', 'iban', 'bank', 'contact', 'location', 'address', 'home'),
-      r"(?:^|[.!?\n]\s*|[:,'\"]\s*)(?:please\s+|kindly\s+|now\s+|immediately\s+)?"
+      r"(?:^|[.!?\n]\s{0,8}|[:,'\"]\s{0,8})(?:please\s+|kindly\s+|now\s+|immediately\s+)?"
       r"(?:grant|transfer|wire|withdraw|delete|erase|disable|unlock|revoke|deactivate|cancel|sell|buy|purchase|invite|"
       r"add|remove|move|reset|change|update|schedule|book|share|send|email|forward|leave|turn\s+off|open|close|release|"
       r"reroute|redirect|pay|deposit|install|download|post|publish|set|modify|block|unblock|approve|authori[sz]e)\b"
@@ -206,18 +267,18 @@ _rule("harmful_action", "action", 0.3, 0.05,
       r"(?=[^.!?\n]{0,60}?\b(?:account|access|funds?|money|payment|password|door|lock|data|files?|emails?|records?|"
       r"repository|repositories|policy|settings|devices?|channel|profile|calendar|orders?|stocks?|shares|crypto|bitcoin|"
       r"prescriptions?|medication|traffic|security|permissions?|vendor|iban|bank|contacts?|location|address|home)\b)",
-      _I | re.M)
+      _I | re.M, bank_change=0.1)
 
 # A command written as the principal ("transfer ... from my account", "unlock my door")
 # has no business inside a data field: data describes, it does not act for the user.
 _rule("principal_command", "principal", 0.6, 0.0,
-      ('my', 'me', 'mine'),
-      r"(?:^|[.!?\n;]\s*|[:'\"(]\s*)(?:(?:please|kindly|now|immediately|also|then)\s+)*(?:could\s+you\s+|can\s+you\s+)?"
+      ('my', 'me', 'mine', "i'm", 'i am', "i'd", 'i have', "i've"),
+      r"(?:^|[.!?\n;]\s{0,8}|[:'\"(]\s{0,8}|,\s{0,8}(?=(?-i:Please|Kindly|[A-Z][a-z]+\s)))(?:(?:please|kindly|now|immediately|also|then)\s{1,3}){0,3}(?:could\s+you\s+|can\s+you\s+)?"
       r"(?:grant|transfer|wire|withdraw|delete|erase|disable|unlock|revoke|deactivate|cancel|sell|buy|purchase|invite|"
       r"add|remove|move|reset|change|update|schedule|book|share|send|e-?mail|forward|leave|turn\s+off|open|release|"
       r"reroute|redirect|pay|deposit|install|download|post|publish|modify|block|unblock|initiate|dispatch|give|"
       r"retrieve|get|fetch|list|find|use|guide|create|make|set\s+up|order|apply|request)\b"
-      r"[^.!?\n]{0,100}?\b(?:my|me|mine)\b", _I | re.M)
+      r"[^.!?\n]{0,100}?\b(?:my|me|mine|I'm|I\s+am|I'd|I\s+have|I've)\b", _I | re.M)
 _rule("collect_and_send", "exfil_chain", 0.55, 0.2,
       ('send', 'mail', 'forward', 'post', 'share', 'upload', 'transmit', 'text', 'message'),
       r"\b(?:get|retrieve|retrive|fetch|list|find|collect|gather|read|search|access|extract|concatenate|compile|look\s+up|download)\b"
@@ -233,9 +294,70 @@ _rule("pay_to_account", "payment", 0.45, 0.2,
       r"\b(?:pay|transfer|send|wire|remit|move|deposit|transaction|payment)\b[^.!?\n]{0,60}?\bto\b[^.!?\n]{0,30}?"
       r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){10,30}\b")
 
+# -- requests placed where data belongs ------------------------------------------------
+# InjecAgent and AgentDojo attacks are plain requests ("Please transfer $500 to account X",
+# "Send the password to …"). In a user's prompt that is normal; inside a review, a note, an
+# email body or a tool's result it is text asking the reader — the agent — to act. A request
+# alone weighs 0.55 (below the default threshold): it takes a second sign — an external
+# recipient, the principal ("my account"), a named system, an exact target, a chain of steps.
+# The start of a sentence, a list item or a quoted value; or a capitalised request after a comma.
+_OPEN = r"(?:^|[.!?\n\r;:\"'(\[{>]\s{0,8}|\s[-*•]\s{1,8}|\s{2,8}|,\s{0,8}(?=(?-i:Please|Kindly|Can|Could|[A-Z][a-z]+\s)))"
+_POLITE = (r"(?:(?:please|kindly|now|also|then|first|next|finally|immediately|urgently|quietly|silently|discreetly|and)[,\s]\s{0,3}){0,3}"
+           r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+|kindly\s+)?|i\s+(?:need|want|would\s+like)\s+you\s+to\s+"
+           r"|you\s+(?:must|should|need\s+to|have\s+to|are\s+(?:required|asked)\s+to)\s+|make\s+sure\s+(?:to|you)\s+"
+           r"|it\s+is\s+(?:required|necessary)\s+to\s+)?")
+_ACT_VERBS = (r"grant|revoke|withdraw|delete|erase|disable|enable|unlock|lock|deactivate|activate|cancel|sell|buy|"
+              r"purchase|invite|add|remove|move|reset|change|update|schedule|reschedule|book|share|send|e-?mail|"
+              r"forward|post|publish|tweet|install|uninstall|download|upload|give|guide|create|make|set|modify|block|"
+              r"unblock|approve|authori[sz]e|initiate|dispatch|retrieve|get|fetch|list|find|access|concatenate|"
+              r"compile|export|redirect|reroute|turn|open|close|release|order|apply|submit|mark|replace|copy|save|"
+              r"rename|kick|ban|follow|unfollow|invest|trade|start|stop|increase|decrease|adjust|provide|tell|"
+              r"insert|navigate|visit|leave|join|assign|refund|subscribe|unsubscribe|say|"
+              r"reply|respond|notify|contact|call|text|message|sign|accept|decline|print|run|execute|drop|check")
+_PAY_VERBS = r"pay|transfer|wire|remit|deposit|send\s+(?:a\s+)?(?:payment|money|funds|the\s+amount)|settle"
+_rule("request_in_data", "request", 0.55, 0.0,
+      None,
+      rf"{_OPEN}{_POLITE}(?:{_ACT_VERBS})\b(?![\"':_-]|\s+(?:here|us\b|to\s+learn|more|up\s+to|(?-i:[A-Z]{{3,}})\b|\d{{1,3}}\s*(?:%|percent)))", _I | re.M,
+      finance=0.5, bank_change=0.5)
+_rule("pay_request_in_data", "pay_request", 0.55, 0.0,
+      ('pay', 'transfer', 'wire', 'remit', 'deposit', 'send', 'settle'),
+      rf"{_OPEN}{_POLITE}(?:{_PAY_VERBS})\b(?!\s+to\s*:)[^.!?\n]{{0,80}}?\b(?:to|into)\b", _I | re.M,
+      finance=0.1, bank_change=0.1)
+_rule("external_recipient", "recipient", 0.35, 0.0,
+      None,
+      r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,4}\b|\bhttps?://|\bwww\.[\w-]{1,63}\.|"
+      r"\b[\w-]{2,63}\.(?:com|net|org|io|co|info|biz|xyz|ru|cn)/[\w/-]{0,60}|"
+      r"\b(?:account|acct)\s*\(?\s*(?:number|no\.?|#)?\s*:?\s*(?:[A-Z]{2}\d{2}[A-Z0-9]{8,30}|\d[\d -]{6,24}\d)\b|"
+      r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b|\+?\d{1,3}[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b",
+      _I, finance=0.15, bank_change=0.05)
+_rule("named_target", "target", 0.35, 0.0,
+      None,
+      r"\b(?:in|on|from|to|via|using|within|into|at)\s+(?:the\s+|my\s+|our\s+|your\s+)?(?:[A-Z][\w&.'-]{1,30}\s{1,3}){1,3}"
+      r"(?:system|account|app|platform|workspace|portal|repository|drive|calendar|channel|folder|server|website|"
+      r"page|profile|wallet|database|group)s?\b|\(\s*(?:ID|id)\b[\s:#]{0,3}[\w-]{1,40}\s*\)|"
+      r"\bwith\s+the\s+(?:subject|id|ID|title|name|email|body|content|description)\s+['\"]|"
+      r"\b(?:id|ID|Id)\s*[:#]?\s*['\"]?[A-Za-z_-]{0,20}\d[\w-]{0,30}['\"]?|"
+      r"\b(?:to|named|titled|called|as)\s+['\"][^'\"\n]{1,80}['\"]|:\s*\[\s*['\"]",
+      0, finance=0.25, bank_change=0.25)
+_rule("chained_request", "chain", 0.35, 0.0,
+      ('then', 'after that', 'afterwards', 'once', 'and'),
+      rf"(?:\b(?:and\s+)?then\b|\bafter\s+that\b|\bafterwards\b|\bonce\s+(?:done|finished|you\s+have)\b|,\s*and\b)[,\s]+"
+      rf"(?:also\s+)?(?:{_ACT_VERBS})\b", _I, finance=0.3, bank_change=0.3)
+
+# A text written as a bill (an invoice, an amount due): asking to be paid is what it is for.
+_BILL = re.compile(r"\b(?:invoice|bill|amount\s+due|total\s+due|balance\s+due|due\s+date|payable\s+(?:by|within))\b"
+                   r"|\b(?:total|subtotal|amount)\b[\s:]{1,12}(?:[A-Z]{3}\s?|[$€£]\s?)?\d[\d,]{0,12}\.\d\d\b", _I)
+# What vendors ask to be sent, and where: routine in a memo, an email or a bank-change request.
+_ROUTINE_KINDS = ("exfil", "recipient", "request", "action")
+_ROUTINE = re.compile(r"\b(?:remittance(?:\s+advice)?|payment\s+(?:confirmation|advice)|proof\s+of\s+payment|"
+                      r"receipts?|statements?|questions|queries|confirmation|(?:our|my)\s+(?:bank|account|remittance|payment|banking)\s+(?:details|information|account)|the\s+(?:signed|updated)\s+(?:form|letter)|"
+                      r"w-?9|tax\s+form|purchase\s+orders?|po\s+number|"
+                      r"(?:send|e-?mail|forward|address)\s+(?:(?:the|our|your|all|future|new)\s+)?invoices?\s+to)\b", _I)
+
 # Phrases that keep an ordinary finance request ordinary: paying to the account on file.
 _BENIGN = re.compile(r"\b(?:account|bank\s+details|details|iban)\s+(?:on\s+file|we\s+have\s+on\s+file|as\s+usual|unchanged)\b", _I)
 
+_WS_RUN = re.compile(r"\s\s\s")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"), None)
 _FOLDED = re.compile("[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeffаеорсхуіјѕАВЕКМНОРСТХοαεΙΟΑ]")
 _HOMOGLYPHS = str.maketrans({
@@ -246,22 +368,30 @@ _HOMOGLYPHS = str.maketrans({
 
 
 def _normalise(text: str) -> tuple[str, list[int] | None]:
-    """A copy of ``text`` to match against, and the map from its offsets back to ``text``'s (None = identical)."""
-    if text.isascii() or (_FOLDED.search(text) is None and unicodedata.is_normalized("NFKC", text)):
+    """A copy of ``text`` to match against, and the map from its offsets back to ``text``'s (None = identical).
+
+    Besides folding look-alike characters, whitespace runs are cut to two characters: a rule may
+    start a match at any whitespace, and a long run would otherwise be re-read from each of its
+    positions (the cost of a scan per character stays bounded whatever the text)."""
+    if (text.isascii() or (_FOLDED.search(text) is None and unicodedata.is_normalized("NFKC", text))) \
+            and _WS_RUN.search(text) is None:
         return text, None
     out: list[str] = []
     origin: list[int] = []
+    spaces = 0
     for i, ch in enumerate(text):
-        if ord(ch) < 128:
-            out.append(ch)
-            origin.append(i)
-            continue
-        ch = ch.translate(_ZERO_WIDTH)
-        if not ch:
-            continue
-        ch = ch.translate(_HOMOGLYPHS)
-        folded = unicodedata.normalize("NFKC", ch)
-        for c in folded:
+        if ord(ch) >= 128:
+            ch = ch.translate(_ZERO_WIDTH)
+            if not ch:
+                continue
+            ch = unicodedata.normalize("NFKC", ch.translate(_HOMOGLYPHS))
+        for c in ch:
+            if c.isspace():
+                spaces += 1
+                if spaces > 2:
+                    continue
+            else:
+                spaces = 0
             out.append(c)
             origin.append(i)
     origin.append(len(text))
@@ -275,15 +405,35 @@ def _window(text: str) -> tuple[str, int, str, int]:
     return text[:half], 0, text[-half:], len(text) - half
 
 
-def _scan(text: str, offset: int, original: str, context: str, best: dict[str, Signal]) -> None:
+_LEAD = frozenset(".!?\n\r;:'\"([{>*\u2022-, \t")
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence around ``text[start:end]`` (at most 200 characters either side)."""
+    while start < end and text[start] in _LEAD:
+        start += 1  # a match may begin with the end of the sentence before
+    lo = max(0, start - 200)
+    cut = max(text.rfind(".", lo, start), text.rfind("!", lo, start), text.rfind("?", lo, start),
+              text.rfind("\n", lo, start))
+    if cut >= 0:
+        lo = cut + 1
+    hi = min(len(text), end + 200)
+    stops = [i for i in (text.find(".", end, hi), text.find("!", end, hi), text.find("?", end, hi),
+                         text.find("\n", end, hi)) if i >= 0]
+    return text[lo:min(stops) if stops else hi]
+
+
+def _scan(text: str, offset: int, original: str, profile: str, best: dict[str, Signal]) -> None:
     norm, origin = _normalise(text)
-    benign = _BENIGN.search(norm) is not None
-    user = context == "user"
+    # Paying the account on file, or a bill asking to be paid, is the ordinary case of payment wording.
+    ordinary_payment = _BENIGN.search(norm) is not None or _BILL.search(norm) is not None
     words = " ".join(norm.lower().split())
-    for name, kind, weight, user_weight, needs, pattern in _RULES:
-        w = user_weight if user else weight
-        if benign and kind in ("payment", "bank"):
+    for name, kind, weights, needs, pattern in _RULES:
+        w = weights[profile]
+        if ordinary_payment and kind in ("payment", "bank", "pay_request"):
             w *= 0.3
+        if w <= 0:
+            continue
         current = best.get(kind)
         if current is not None and current.weight >= w:
             continue
@@ -292,38 +442,47 @@ def _scan(text: str, offset: int, original: str, context: str, best: dict[str, S
         match = pattern.search(norm)
         if match is None:
             continue
+        if profile != "data" and kind in _ROUTINE_KINDS and _ROUTINE.search(_sentence(norm, *match.span())):
+            continue  # "send the remittance advice to ap@…" is how vendors talk
         start, end = match.span()
+        while start < end - 1 and norm[start] in _LEAD:
+            start += 1  # the evidence is the instruction, not the punctuation before it
         if origin is not None:
             start, end = origin[start], origin[end] if end < len(origin) else len(text)
         start += offset
         end += offset
         lo = max(0, start - 8)
         excerpt = original[lo:min(len(original), max(end, lo + 1), lo + _EXCERPT)]
-        best[kind] = Signal(name, start, end, round(w, 3), excerpt)
+        best[kind] = Signal(name, kind, start, end, round(w, 3), excerpt)
 
 
 def score_text(text: str, *, context: str = "data") -> InjectionScore:
-    """Score ``text`` for prompt injection where it sits: ``data`` (a memo, description,
-    document — the default), ``tool_output`` (same weights), or ``user`` (a person's own request).
+    """Score ``text`` for prompt injection where it sits (one of ``CONTEXTS``).
+
+    ``data`` / ``tool_output``: a record's field or a tool's result — nothing in it should ask
+    for actions. ``invoice_memo`` / ``vendor_email``: payment wording is normal there, an
+    instruction to the agent or a request to move data is not. ``bank_change_request``: new
+    account details are its subject. ``user`` / ``user_prompt``: a person's own request.
     """
-    if context not in CONTEXTS:
+    if not isinstance(context, str) or context not in CONTEXTS:
         raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, not {context!r}")
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     if not text or text.isspace():
-        return InjectionScore(0.0)
+        return InjectionScore(0.0, context=context)
     if len(text) <= _SHORT and _TWO_WORDS.search(text) is None:
         # An identifier ("RE-2025-00017", "PO4500123") cannot carry an instruction: it takes words.
-        return InjectionScore(0.0)
+        return InjectionScore(0.0, context=context)
     best: dict[str, Signal] = {}
+    profile = PROFILES[context]
     head, head_at, tail, tail_at = _window(text)
-    _scan(head, head_at, text, context, best)
+    _scan(head, head_at, text, profile, best)
     if tail:
-        _scan(tail, tail_at, text, context, best)
+        _scan(tail, tail_at, text, profile, best)
     if not best:
-        return InjectionScore(0.0)
+        return InjectionScore(0.0, context=context)
     remaining = 1.0
     for signal in best.values():
         remaining *= 1.0 - signal.weight
     signals = tuple(sorted(best.values(), key=lambda s: (s.start, s.name)))
-    return InjectionScore(round(1.0 - remaining, 4), signals)
+    return InjectionScore(round(1.0 - remaining, 4), signals, context=context)
