@@ -11,7 +11,7 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from governed_agents.dagster.metadata import TAG_TRACE, markdown_table, receipt_metadata
+from governed_agents.dagster.metadata import TAG_TRACE, markdown_table, receipt_metadata, redacted_metadata
 from governed_agents.dagster.resources import GovernanceResource
 
 WORKFLOW = "invoice_reconcile"
@@ -59,23 +59,23 @@ def erp_invoices(context: dg.AssetExecutionContext, config: BatchConfig, governa
     lines = wf.read_batch(engine, batch_id)
     quality = wf.quality(lines, envelope)
     invoices = len({line.invoice_id for line in lines})
-    yield dg.Output(lines, metadata={
+    yield dg.Output(lines, metadata=redacted_metadata({
         "lines": len(lines),
         "invoices": invoices,
         "batch_id": batch_id or "(all)",
         "envelope": f"{envelope.version} {envelope.digest}",
-    })
+    }, envelope))
     yield dg.AssetCheckResult(
         check_name="invoice_data_quality",
         passed=quality.passed,
         severity=ERROR,
         description=quality.summary(),
-        metadata={
+        metadata=redacted_metadata({
             "summary": quality.summary(),
             "statistics": dg.MetadataValue.json(quality.statistics),
             "expectations": dg.MetadataValue.md(markdown_table(
                 quality.expectations, ["expectation", "column", "success", "unexpected_count"])),
-        },
+        }, envelope),
     )
 
 
@@ -100,13 +100,13 @@ def invoice_matches(context: dg.AssetExecutionContext, erp_invoices, governance:
     counts = Counter(o.reason for o in result.outcomes)
     exceptions = [{"invoice": o.invoice_id, "reason": o.reason, "details": o.details}
                   for o in result.outcomes if o.reason != "matched"]
-    yield dg.Output(result, metadata={
+    yield dg.Output(result, metadata=redacted_metadata({
         "invoices": len(result.outcomes),
         "matched": counts.get("matched", 0),
         "exceptions": len(exceptions),
         "by_reason": dg.MetadataValue.json(dict(sorted(counts.items()))),
         "exception_list": dg.MetadataValue.md(markdown_table(exceptions, ["invoice", "reason", "details"])),
-    })
+    }, envelope))
     over = wf.caps_exceeded(governance.ledger(), envelope)
     yield dg.AssetCheckResult(check_name="spend_within_caps", passed=not over, severity=ERROR,
                               metadata={"exceeded": dg.MetadataValue.json(over)})
@@ -115,11 +115,11 @@ def invoice_matches(context: dg.AssetExecutionContext, erp_invoices, governance:
                  for o in result.outcomes if o.reason == "suspected_injection"]
     yield dg.AssetCheckResult(
         check_name="injection_screen", passed=not leaks, severity=ERROR,
-        metadata={
+        metadata=redacted_metadata({
             "screened_out": len(suspected),
             "screened_out_list": dg.MetadataValue.md(markdown_table(suspected, ["invoice", "details"])),
             "leaks": dg.MetadataValue.json(leaks),
-        },
+        }, envelope),
     )
 
 
@@ -141,13 +141,14 @@ def journal_entry_proposals(context: dg.AssetExecutionContext, invoice_matches, 
     rows = [{"invoice": p.invoice_id, "vendor": p.arguments.get("vendor_id"),
              "amount": f"{p.arguments.get('amount')} {p.arguments.get('currency')}",
              "changes": "; ".join(p.preview.get("changes", [])), "gate": p.outcome} for p in proposals]
-    yield dg.Output(proposals, metadata={
+    yield dg.Output(proposals, metadata=redacted_metadata({
         "proposals": len(proposals),
         "preview": dg.MetadataValue.md(markdown_table(rows, ["invoice", "vendor", "amount", "changes", "gate"])),
-    })
+    }, envelope))
     violations = wf.conformance(proposals)
     yield dg.AssetCheckResult(check_name="policy_conformance", passed=not violations, severity=ERROR,
-                              metadata={"violations": dg.MetadataValue.json(violations)})
+                              metadata=redacted_metadata({"violations": dg.MetadataValue.json(violations)},
+                                                         envelope))
 
 
 @dg.asset(

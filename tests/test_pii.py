@@ -102,3 +102,22 @@ def test_maybe_redact_follows_the_envelope_and_fails_closed():
 
 def test_the_routing_module_re_exports_the_redactor():
     assert routing_redact is redact
+
+
+def test_dagster_metadata_is_redacted_per_the_envelope():
+    import dagster as dg
+
+    from governed_agents.dagster.metadata import redacted_metadata
+
+    class _Env:
+        def __init__(self, on):
+            self.logging = type("L", (), {"redact_pii": on})()
+
+    metadata = {"n": 3, "s": "x@y.io", "md": dg.MetadataValue.md("| Attn: Jane Roe | x@y.io |"),
+                "json": dg.MetadataValue.json({"leak": "IBAN DE89370400440532013000"}),
+                "text": dg.MetadataValue.text("+49 30 1234567")}
+    out = redacted_metadata(metadata, _Env(True))
+    assert out["n"] == 3 and out["s"] == "[EMAIL_1]"
+    assert out["md"].value == "| Attn: [NAME_1] | [EMAIL_1] |"
+    assert out["json"].value == {"leak": "IBAN [IBAN_1]"} and out["text"].value == "[PHONE_1]"
+    assert redacted_metadata(metadata, _Env(False)) is metadata

@@ -42,3 +42,34 @@ def markdown_table(rows: Iterable[dict], columns: list[str], limit: int = 200) -
     if len(rows) > limit:
         lines.append(f"\n… and {len(rows) - limit} more")
     return "\n".join(lines)
+
+
+def redacted_metadata(metadata: dict, envelope=None) -> dict:
+    """``metadata`` with personal data redacted from every text, Markdown and JSON value.
+
+    Dagster's event log is a store like any other: what an asset yields as
+    metadata lands there verbatim. Redaction follows the envelope's
+    ``logging.redact_pii`` (``None``: redact). One document per call, so the
+    same value gets the same placeholder across the entries.
+    """
+    from governed_agents.safety.pii import Redactor
+
+    inner = getattr(envelope, "envelope", envelope)
+    if inner is not None and not inner.logging.redact_pii:
+        return metadata
+    redactor = Redactor()
+    out = {}
+    for key, value in metadata.items():
+        if isinstance(value, str):
+            out[key] = redactor.text(value)
+        elif isinstance(value, dg.MarkdownMetadataValue):
+            out[key] = dg.MetadataValue.md(redactor.text(value.md_str or ""))
+        elif isinstance(value, dg.TextMetadataValue):
+            out[key] = dg.MetadataValue.text(redactor.text(value.text or ""))
+        elif isinstance(value, dg.JsonMetadataValue):
+            out[key] = dg.MetadataValue.json(redactor.value(value.data))
+        elif isinstance(value, (dict, list)):
+            out[key] = redactor.value(value)
+        else:
+            out[key] = value
+    return out
