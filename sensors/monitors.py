@@ -4,33 +4,19 @@
 - one schedule per continuous monitor (``assets/monitors.py``), running unattended
   in the Dagster daemon, and one for the ledger's housekeeping sweeps.
 
-Cron expressions are UTC. ``GOVERNED_AGENTS_MONITOR_CRON`` overrides every one of
-them (the end-to-end test sets ``* * * * *``); production keeps the defaults or
-edits them here.
+Cron expressions are UTC (``governed_agents.monitors.DEFAULT_CRONS``);
+``GOVERNED_AGENTS_MONITOR_CRON`` overrides every one of them (the end-to-end test
+sets ``* * * * *``).
 """
-
-import os
 
 import dagster as dg
 
 from assets.monitors import TAG_MONITOR, housekeeping_job, monitor_jobs
 from governed_agents.dagster.sensors import make_governed_run_failure_sensor
+from governed_agents.monitors import cron as _cron
 from governed_agents.monitors import envelope_name
 
 run_failure_sensor = make_governed_run_failure_sensor()
-
-#: Default cadence per monitor (spread over the hour so runs do not pile up).
-DEFAULT_CRONS = {
-    "duplicate_payments": "7 * * * *",
-    "spend_anomaly": "17 * * * *",
-    "approval_backlog": "*/30 * * * *",
-    "audit_chain": "37 * * * *",
-    "housekeeping": "47 * * * *",
-}
-
-
-def _cron(name: str) -> str:
-    return os.environ.get("GOVERNED_AGENTS_MONITOR_CRON") or DEFAULT_CRONS[name]
 
 
 def make_monitor_schedule(name: str, job) -> dg.ScheduleDefinition:

@@ -329,3 +329,52 @@ def test_housekeeping_sweeps_stale_reservations_and_overdue_requests(ledger):
         assert c.execute(select(approval_requests.c.status)).scalar_one() == "expired"
     again = run_housekeeping(ledger, now=NOW)
     assert (again["expired_reservations"], again["expired_approval_requests"]) == (0, 0)
+
+
+def test_a_finding_demotes_the_autonomy_of_the_workflow_it_names(ledger, erp, tmp_path, monkeypatch):
+    import yaml
+
+    from governed_agents import autonomy
+
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    for f in (REPO / "policies").glob("*.yaml"):
+        (policies / f.name).write_text(f.read_text())
+    data = yaml.safe_load((REPO / "policies" / "invoice_reconcile.yaml").read_text())
+    data["version"] = str(data["version"])
+    data["autonomy"] = {"initial_level": "bounded", "max_level": "bounded"}
+    (policies / "invoice_reconcile.yaml").write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("GOVERNED_AGENTS_POLICY_DIR", str(policies))
+    seed_erp(erp, bad=True)
+    run_monitor("duplicate_payments", ledger=ledger, erp_engine=erp, now=NOW)
+    demoted = ledger.events(kind="autonomy.demoted")
+    assert len(demoted) == 1 and (demoted[0].payload["from"], demoted[0].payload["to"]) == ("bounded", "approve")
+    assert autonomy.effective_level(ledger, find_envelope("invoice_reconcile")) == "approve"
+
+
+def test_cli_run_and_list(ledger, erp, monkeypatch):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = str(Path(sys.executable).parent / "governed-agents")
+    seed_erp(erp, bad=True)
+    monkeypatch.setenv("GOVERNED_AGENTS_DB_URL", ledger.url)
+    monkeypatch.setenv("GOVERNED_AGENTS_ERP_URL", str(erp.url))
+    env = {**os.environ}
+
+    def cli_run(*args):
+        return subprocess.run([cli, "monitors", *args], capture_output=True, text=True, env=env, timeout=120)
+
+    red = cli_run("run", "duplicate_payments", "--json")
+    assert red.returncode == 1, red.stderr
+    body = json.loads(red.stdout)
+    assert body["ok"] is False and body["results"][0]["summary"] == "2 duplicate payment(s)"
+    green = cli_run("run", "approval_backlog")
+    assert green.returncode == 0 and "approval_backlog     green 0 approval request(s)" in green.stdout
+    listed = cli_run("list")
+    assert "duplicate_payments   7 * * * *" in listed.stdout and "RED: 2 duplicate payment(s)" in listed.stdout
+    assert "spend_anomaly" in listed.stdout and "never run" in listed.stdout
+    assert cli_run("run", "nonsense").returncode == 2

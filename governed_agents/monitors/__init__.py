@@ -18,6 +18,23 @@ from __future__ import annotations
 
 MONITORS: tuple[str, ...] = ("duplicate_payments", "spend_anomaly", "approval_backlog", "audit_chain")
 
+#: Default cadence (cron, UTC) of each monitor's schedule and of the housekeeping sweeps,
+#: spread over the hour so runs do not pile up. ``GOVERNED_AGENTS_MONITOR_CRON`` overrides all.
+DEFAULT_CRONS: dict[str, str] = {
+    "duplicate_payments": "7 * * * *",
+    "spend_anomaly": "17 * * * *",
+    "approval_backlog": "*/30 * * * *",
+    "audit_chain": "37 * * * *",
+    "housekeeping": "47 * * * *",
+}
+
+
+def cron(name: str) -> str:
+    """The cron expression the schedule of ``name`` runs on."""
+    import os
+
+    return os.environ.get("GOVERNED_AGENTS_MONITOR_CRON") or DEFAULT_CRONS[name]
+
 
 def envelope_name(monitor: str) -> str:
     """The workflow name of a monitor's envelope (``policies/monitor_<name>.yaml``)."""
@@ -36,4 +53,4 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["MONITORS", "Finding", "MonitorResult", "envelope_name", "run_housekeeping", "run_monitor"]
+__all__ = ["DEFAULT_CRONS", "MONITORS", "cron", "Finding", "MonitorResult", "envelope_name", "run_housekeeping", "run_monitor"]

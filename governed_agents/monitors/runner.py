@@ -114,6 +114,19 @@ def _audit_chain(read: Reader, params: dict, now: dt.datetime) -> tuple[list[dic
         list(params.get("subject_workflows", [])) if found else []
 
 
+def _record_demotions(ledger, workflows: list[str]) -> None:
+    """Write down at once the autonomy demotion a finding causes (the gate already applies it)."""
+    from governed_agents import autonomy
+    from governed_agents.envelope import find_envelope
+
+    for workflow in workflows:
+        try:
+            envelope = find_envelope(workflow)
+        except GovernanceError:
+            continue  # no envelope here: nothing it could do runs anyway
+        autonomy.record_incident_demotions(ledger, envelope)
+
+
 _DETECTORS = {
     "duplicate_payments": (_duplicate_payments, "duplicate payment(s)"),
     "spend_anomaly": (_spend_anomaly, "workflow(s) whose cost per completed task drifted above baseline"),
@@ -166,6 +179,7 @@ def run_monitor(name: str, *, ledger=None, erp_engine=None, envelope=None,
     event = ledger.append("monitor.finding" if findings else "monitor.passed", payload,
                           actor=task.agent, workflow=envelope.workflow, trace_id=task.trace_id,
                           envelope_version=envelope.version, envelope_digest=envelope.digest)
+    _record_demotions(ledger, subjects)
     return MonitorResult(monitor=name, ok=not findings, summary=summary, findings=findings, checked=checked,
                          subject_workflows=subjects, audit_seq=event.seq, trace_id=task.trace_id)
 
