@@ -12,12 +12,16 @@ import os
 import dagster as dg
 
 from assets import evals, invoice_reconcile, spend
+from assets import expense_receipt_chase, vendor_bank_change
 from assets import metrics as metric_assets
 from assets import monitors as monitor_assets
+from governed_agents.dagster.instance import dagster_home
 from governed_agents.dagster.resources import GovernanceResource
+from sensors import expense_receipt_chase as expense_receipt_chase_sensors
 from sensors import invoice_reconcile as invoice_reconcile_sensors
 from sensors import monitors
 from sensors import retention
+from sensors import vendor_bank_change as vendor_bank_change_sensors
 
 _RESOURCES = {
     "local": lambda: {"governance": GovernanceResource()},
@@ -27,27 +31,32 @@ _RESOURCES = {
 
 
 def _io_manager():
-    # Values pass between the steps of one run in memory and never reach disk: invoice lines
-    # and reconcile results carry the vendors' free text (personal data), which must not land
-    # in $DAGSTER_HOME/storage (logging.redact_pii; docs/safety.md). Every job therefore runs
-    # its steps in one process (executor below); a step re-executed alone re-runs its upstream.
-    return dg.InMemoryIOManager()
+    # The invoice_reconcile assets whose values carry vendors' free text keep them in memory
+    # (io_manager_def on the asset; docs/safety.md); the default below serves the others.
+    return dg.FilesystemIOManager(base_dir=str(dagster_home() / "storage"))
 
 
 deployment = os.environ.get("GOVERNED_AGENTS_DEPLOYMENT", "local")
 
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([invoice_reconcile, spend, monitor_assets, metric_assets]), *evals.eval_assets],
+    assets=[*dg.load_assets_from_modules([invoice_reconcile, spend, monitor_assets, metric_assets]), *evals.eval_assets,
+            *dg.load_assets_from_modules([vendor_bank_change, expense_receipt_chase])],
     jobs=[invoice_reconcile.invoice_reconcile_propose, invoice_reconcile.invoice_reconcile_post,
           spend.spend_report_job, retention.transcript_retention_job, evals.eval_release_gate,
           *monitor_assets.monitor_jobs.values(), monitor_assets.housekeeping_job,
-          metric_assets.operational_metrics_job],
+          metric_assets.operational_metrics_job,
+          vendor_bank_change.vendor_bank_change_propose, vendor_bank_change.vendor_bank_change_apply,
+          expense_receipt_chase.expense_receipt_chase_run, expense_receipt_chase.expense_receipt_chase_send],
     schedules=[retention.transcript_retention, *monitors.monitor_schedules, monitors.housekeeping_schedule],
     sensors=[
         invoice_reconcile_sensors.approval_sensor,
         invoice_reconcile_sensors.inbox_sensor,
+        vendor_bank_change_sensors.approval_sensor,
+        expense_receipt_chase_sensors.approval_sensor,
         monitors.run_failure_sensor,
     ],
     resources={**_RESOURCES[deployment](), "io_manager": _io_manager()},
+    # Steps of one run share a process, so in-memory values pass between them (jobs that name
+    # their own executor, e.g. the Celery scale-out, keep it).
     executor=dg.in_process_executor,
 )

@@ -155,6 +155,28 @@ def release(conn, idempotency_key: str) -> None:
     conn.execute(bounded_writes.delete().where(bounded_writes.c.idempotency_key == idempotency_key))
 
 
+def overruns(ledger, envelope) -> list[dict]:
+    """Scopes of ``envelope``'s workflow holding more autonomous writes than their limit
+    (for a check: there should never be any; approved writes past a bound do not count here)."""
+    limits = {(rule.tool, limit.window, limit.per or "*"): limit.max
+              for rule in envelope.envelope.permissions.autonomous_writes for limit in rule.limits}
+    with ledger.engine.connect() as c:
+        rows = c.execute(select(bounded_writes.c.scope_key, bounded_writes.c.tool, func.count()).where(
+            bounded_writes.c.workflow == envelope.envelope.workflow, bounded_writes.c.approved.is_(False))
+            .group_by(bounded_writes.c.scope_key, bounded_writes.c.tool))
+        found = [tuple(r) for r in rows]
+    out = []
+    for key, tool, n in found:
+        parts = key.split("|")
+        if len(parts) != 4:
+            continue
+        window, per = parts[2].split(":", 1)[0], parts[3].split("=", 1)[0]
+        limit = limits.get((tool, window, per))
+        if limit is not None and n > limit:
+            out.append({"scope": key, "autonomous_writes": int(n), "max": limit})
+    return out
+
+
 def _counts(conn, keys: list[str]) -> dict[str, int]:
     if not keys:
         return {}
@@ -167,4 +189,5 @@ def _lock_id(key: str) -> int:
     return int.from_bytes(hashlib.sha256(b"bounds:" + key.encode()).digest()[:8], "big", signed=True)
 
 
-__all__ = ["BoundsSnapshot", "Scope", "amount_over", "release", "reserve", "rule_for", "scopes", "snapshot"]
+__all__ = ["BoundsSnapshot", "Scope", "amount_over", "overruns", "release", "reserve", "rule_for", "scopes",
+           "snapshot"]

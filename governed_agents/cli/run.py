@@ -19,9 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
             "approval sensor under the Dagster daemon."
         ),
     )
-    p.add_argument("workflow", choices=["invoice_reconcile"])
+    p.add_argument("workflow", choices=["invoice_reconcile", "vendor_bank_change", "expense_receipt_chase"],
+                   help="invoice_reconcile: reconcile and propose journal entries; vendor_bank_change: check "
+                        "bank-account change requests and ask for dual approval; expense_receipt_chase: send "
+                        "receipt reminders within the envelope's bounds, ask for approval past them")
     p.add_argument("--batch", default="", help="ERP import batch to reconcile (default: every loaded line)")
     p.add_argument("--inbox-file", default="", help="an invoices CSV to load into the ERP first")
+    p.add_argument("--demo-data", action="store_true",
+                   help="vendor_bank_change / expense_receipt_chase: add the demo vendors and requests, or "
+                        "employees and card transactions, first (idempotent)")
     p.add_argument("--token", help="requester's token (approval.request); default requester: alice (demo)")
     add_json_flag(p)
     p.set_defaults(handler=_run)
@@ -39,7 +45,7 @@ def _run(args) -> int:
     if not args.json:
         err(f"running {args.workflow} through Dagster…")
     run = run_proposals(args.workflow, batch_id=args.batch, inbox_file=args.inbox_file,
-                        requested_by=requested_by)
+                        requested_by=requested_by, demo_data=args.demo_data)
     if args.json:
         emit_json({"ok": run.success, **run.to_dict()})
         return EXIT_OK if run.success else EXIT_REFUSED

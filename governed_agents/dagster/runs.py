@@ -6,7 +6,23 @@ from dataclasses import dataclass, field
 
 from governed_agents.errors import GovernanceError
 
-PROPOSE_JOBS = {"invoice_reconcile": "invoice_reconcile_propose"}
+PROPOSE_JOBS = {
+    "invoice_reconcile": "invoice_reconcile_propose",
+    "vendor_bank_change": "vendor_bank_change_propose",
+    "expense_receipt_chase": "expense_receipt_chase_run",
+}
+
+
+def _ops_config(workflow: str, *, batch_id: str, inbox_file: str, requested_by: str, demo_data: bool) -> dict:
+    """Each proposal job's run config (its first asset's and its requester's)."""
+    if workflow == "vendor_bank_change":
+        return {"bank_change_proposals": {"config": {"requested_by": requested_by, "seed_demo": demo_data}}}
+    if workflow == "expense_receipt_chase":
+        return {"receipt_reminders": {"config": {"requested_by": requested_by, "seed_demo": demo_data}}}
+    return {
+        "erp_invoices": {"config": {"batch_id": batch_id, "inbox_file": inbox_file}},
+        "approval_requests": {"config": {"requested_by": requested_by}},
+    }
 
 
 @dataclass
@@ -29,7 +45,7 @@ class ProposalRun:
 
 def run_proposals(workflow: str, *, batch_id: str = "", inbox_file: str = "",
                   requested_by: str = "alice", tags: dict | None = None,
-                  log_level: str = "WARNING") -> ProposalRun:
+                  log_level: str = "WARNING", demo_data: bool = False) -> ProposalRun:
     """Run the proposal job in this process on the configured Dagster instance."""
     from governed_agents.dagster.instance import instance
     from governed_agents.dagster.location import definitions
@@ -42,10 +58,8 @@ def run_proposals(workflow: str, *, batch_id: str = "", inbox_file: str = "",
                               hint=f"known workflows: {', '.join(sorted(PROPOSE_JOBS))}")
     job = definitions().resolve_job_def(job_name)
     run_config = {
-        "ops": {
-            "erp_invoices": {"config": {"batch_id": batch_id, "inbox_file": inbox_file}},
-            "approval_requests": {"config": {"requested_by": requested_by}},
-        },
+        "ops": _ops_config(workflow, batch_id=batch_id, inbox_file=inbox_file, requested_by=requested_by,
+                           demo_data=demo_data),
         # The full event log is in the instance (and the UI); the terminal gets warnings only.
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
