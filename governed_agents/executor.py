@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 
 from governed_agents.canonical import canonical_json, digest
 from governed_agents.errors import GovernanceError, KillSwitchEngaged
+from governed_agents.observability import otel as _otel
 from governed_agents.faults import crash_point
 from governed_agents.ledger.schema import approval_requests, idempotency_keys
 from governed_agents.timeutil import utcnow
@@ -113,6 +114,7 @@ class GovernedExecutor:
 
     # -- public -----------------------------------------------------------
 
+    @_otel.traced_tool_call  # a span per call when OTLP export is configured; a plain call otherwise
     def call(self, task: TaskContext, tool: str, arguments: dict, *,
              approval_request_id: str | None = None, reason: str | None = None,
              batch_id: str | None = None) -> CallResult:

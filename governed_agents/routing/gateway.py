@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from governed_agents.canonical import canonical_json, digest
 from governed_agents.errors import GovernanceError, PolicyError, UsageError
 from governed_agents.faults import crash_point
+from governed_agents.observability import otel as _otel
 from governed_agents.ledger.schema import approval_requests
 from governed_agents.routing import _sql
 from governed_agents.routing import budget as _budget
@@ -299,6 +300,7 @@ class ModelGateway:
 
     # -- the call path --------------------------------------------------------------------
 
+    @_otel.traced_model_call  # a GenAI span per call when OTLP export is configured
     def complete(
         self,
         task: Any,

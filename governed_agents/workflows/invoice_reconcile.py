@@ -19,12 +19,23 @@ Each invoice is its own governed task with its own trace id, so budgets
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 WORKFLOW = "invoice_reconcile"
 WRITE_TOOL = "erp.create_journal_entry"
+
+log = logging.getLogger(__name__)
+
+
+def task_logging(task):
+    """Bind the task's governance context to every log line inside (JSON logs carry it)."""
+    from governed_agents.observability.logging import bind
+
+    return bind(trace_id=task.trace_id, workflow=task.workflow, run_id=task.run_id,
+                envelope_digest=task.envelope.digest)
 
 
 @dataclass
@@ -168,13 +179,16 @@ def request_approvals(proposals: list[Proposal], executor, envelope, *, requeste
                       agent: str = "agent.invoice") -> list:
     """Record one approval request per proposal, all in one batch."""
     from governed_agents.executor import TaskContext
+    from governed_agents.observability import otel
 
     requests = []
     for p in proposals:
         task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant=tenant,
                            task_id=p.trace_id, trace_id=p.trace_id, run_id=run_id)
-        result = executor.call(task, WRITE_TOOL, p.arguments, batch_id=batch_id,
-                               reason=f"invoice {p.invoice_id} matched its PO and goods receipt")
+        with otel.task_span(task), task_logging(task):
+            result = executor.call(task, WRITE_TOOL, p.arguments, batch_id=batch_id,
+                                   reason=f"invoice {p.invoice_id} matched its PO and goods receipt")
+            log.info("invoice %s proposed: %s", p.invoice_id, result.outcome)
         if result.outcome == "needs_approval":
             requests.append(result.approval_request)
         elif result.outcome == "duplicate":
@@ -193,7 +207,12 @@ def post(request_id: str, executor, envelope, *, run_id: str | None = None):
     task = TaskContext(envelope=envelope, requested_by=request.requested_by, agent="agent.invoice",
                        tenant=request.tenant, task_id=request.trace_id or uuid.uuid4().hex,
                        trace_id=request.trace_id or uuid.uuid4().hex, run_id=run_id)
-    return executor.call(task, request.action, request.arguments, approval_request_id=request.id)
+    from governed_agents.observability import otel
+
+    with otel.task_span(task), task_logging(task):
+        result = executor.call(task, request.action, request.arguments, approval_request_id=request.id)
+        log.info("approval request %s carried out: %s", request.id, result.outcome)
+    return result
 
 
 def run_receipt(ledger, envelope, *, run_id: str, trace_id: str, requested_by: str, summary: dict,
@@ -295,10 +314,12 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
         task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant="acme",
                            run_id=run_id)
         traces[text] = task.trace_id
+        from governed_agents.observability import otel
         from governed_agents.routing import record_task_outcome
 
         try:
-            found = find_po_reference(gateway, task, text).po_reference
+            with otel.task_span(task, "task extract_po_reference"), task_logging(task):
+                found = find_po_reference(gateway, task, text).po_reference
         except GovernanceError as exc:
             ledger.append("model.unavailable", {"purpose": "extract_po_reference", "error": exc.message},
                           actor=agent, workflow=envelope.envelope.workflow, trace_id=task.trace_id,
