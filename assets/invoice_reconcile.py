@@ -6,6 +6,7 @@ The steps' logic lives in ``governed_agents.workflows.invoice_reconcile``.
 """
 
 
+import warnings
 from collections import Counter
 
 import dagster as dg
@@ -33,6 +34,13 @@ class PostingConfig(dg.Config):
     approval_request_id: str = Field(description="The decided approval request to carry out.")
 
 
+# Invoice lines, reconcile results and proposals carry the vendors' free text (personal data):
+# they pass between the steps of a run in memory and are never pickled to $DAGSTER_HOME/storage
+# (logging.redact_pii; docs/safety.md). A step re-executed alone re-runs its upstream.
+_IN_MEMORY = dg.InMemoryIOManager()
+warnings.filterwarnings("ignore", message="Parameter `io_manager_def` of function `asset`", category=dg.BetaWarning)
+
+
 def _check(name: str, asset: str, description: str) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(name=name, asset=asset, blocking=True, description=description)
 
@@ -42,6 +50,7 @@ def _check(name: str, asset: str, description: str) -> dg.AssetCheckSpec:
     kinds={"python", "sql"},
     owners=OWNERS,
     description="Invoice lines of one import batch, read from the ERP (an inbox file is loaded first).",
+    io_manager_def=_IN_MEMORY,
     check_specs=[_check("invoice_data_quality", "erp_invoices",
                         "great-expectations over the batch; a broken batch stops the workflow.")],
 )
@@ -84,6 +93,7 @@ def erp_invoices(context: dg.AssetExecutionContext, config: BatchConfig, governa
     kinds={"python"},
     owners=OWNERS,
     description="One outcome per invoice: the first reconciliation rule that applies (see docs/erp.md).",
+    io_manager_def=_IN_MEMORY,
     check_specs=[
         _check("spend_within_caps", "invoice_matches", "Model spend of this workflow is within every cap."),
         _check("injection_screen", "invoice_matches",
@@ -129,6 +139,7 @@ def invoice_matches(context: dg.AssetExecutionContext, erp_invoices, governance:
     owners=OWNERS,
     description="A journal entry (debit GR/IR clearing, credit AP) with its before → after preview "
                 "and the gate's decision, for every matched invoice. Nothing is written here.",
+    io_manager_def=_IN_MEMORY,
     check_specs=[_check("policy_conformance", "journal_entry_proposals",
                         "Every proposed tool call is allowed by the envelope (none denied by the gate), "
                         "and every justification cites records the run read (safety.require_citations_for).")],
