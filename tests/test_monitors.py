@@ -213,7 +213,10 @@ def test_each_monitor_is_green_on_clean_data(ledger, erp):
 
 
 def test_monitor_envelopes_allow_read_tools_only(ledger, erp):
+    from governed_agents.workflows import TOOLSETS
+
     registry = monitor_toolset(ledger, erp)
+    assert all(envelope_name(n) in TOOLSETS for n in MONITORS)  # a workflow like any other
     assert all(not registry.spec(n).is_write for n in registry.names())
     for name in MONITORS:
         env = find_envelope(envelope_name(name))

@@ -32,10 +32,21 @@ def _expenses_toolset():
     return toolset()
 
 
+def _monitor_toolset():
+    from governed_agents.erp.connector import erp_engine
+    from governed_agents.ledger import Ledger
+    from governed_agents.monitors.tools import monitor_toolset
+
+    return monitor_toolset(Ledger.open(), erp_engine()), {}
+
+
 TOOLSETS: dict[str, Callable[[], tuple]] = {
     "invoice_reconcile": _erp_toolset,
     "vendor_bank_change": _vendor_master_toolset,
     "expense_receipt_chase": _expenses_toolset,
+    # The continuous monitors (docs/monitors.md): read tools only.
+    **{f"monitor_{name}": _monitor_toolset
+       for name in ("duplicate_payments", "spend_anomaly", "approval_backlog", "audit_chain")},
 }
 
 
