@@ -138,3 +138,21 @@ def test_allowing_a_write_allows_its_registered_undo_and_nothing_else(tmp_path):
     assert outcome(allows_posting).outcome == "needs_approval"  # allowed, and gated like any write
     reads_only = load_envelope_text(envelope_text(allowed_tools=["erp.lookup_vendor", "erp.match_po"]))
     assert outcome(reads_only).codes == ("tool_not_allowed",)
+
+
+def test_policy_diff_calls_wider_bounds_a_loosening():
+    from governed_agents.envelope.diff import diff_envelopes
+
+    base = _data()
+    wider = _data()
+    wider["permissions"]["autonomous_writes"][0]["limits"][0]["max"] = 5
+    wider["permissions"]["autonomous_writes"][0]["approval_above"] = None
+    changes = diff_envelopes(load_envelope_text(yaml.safe_dump(base)), load_envelope_text(yaml.safe_dump(wider)))
+    assert [(c.direction, c.message) for c in changes] == [
+        ("loosening", "bound outbox.send_reminder per day per employee_id raised 2 → 5"),
+        ("loosening", "outbox.send_reminder: approval above an amount removed"),
+    ]
+    none = _data()
+    none["permissions"]["autonomous_writes"] = []
+    [removed] = diff_envelopes(load_envelope_text(yaml.safe_dump(base)), load_envelope_text(yaml.safe_dump(none)))
+    assert removed.direction == "tightening" and "autonomous write removed" in removed.message

@@ -165,6 +165,8 @@ def _change(path: str, old: Any, new: Any) -> list[Change]:
         if new is _MISSING:
             return [Change(path, f"bound removed: {leaf} (was {_show(old)})", LOOSENING, old, None)]
         return [_raised_lowered(path, f"bound {leaf}", old, new, LOOSENING)]
+    if path == "permissions.autonomous_writes":
+        return _autonomous_writes_changes(path, old or [], new or [])
     if path == "logging.redact_pii":
         if new:
             return [Change(path, "PII redaction turned on", TIGHTENING, old, new)]
@@ -191,6 +193,38 @@ def _change(path: str, old: Any, new: Any) -> list[Change]:
     return [
         Change(path, f"{path} changed {shown_old} → {shown_new}", None, None if old is _MISSING else old, None if new is _MISSING else new)
     ]
+
+
+def _autonomous_writes_changes(path: str, old: list[dict], new: list[dict]) -> list[Change]:
+    """Writes without approval: more of them, or wider bounds, is a loosening."""
+    before = {w["tool"]: w for w in old}
+    after = {w["tool"]: w for w in new}
+    changes = [Change(path, f"autonomous write added: {t} (runs without approval inside its bounds)",
+                      LOOSENING, None, after[t]) for t in after if t not in before]
+    changes += [Change(path, f"autonomous write removed: {t} (every write needs approval again)",
+                       TIGHTENING, before[t], None) for t in before if t not in after]
+    for tool in (t for t in after if t in before):
+        limits_a = {(x["window"], x["per"]): x["max"] for x in before[tool]["limits"]}
+        limits_b = {(x["window"], x["per"]): x["max"] for x in after[tool]["limits"]}
+        for key in list(limits_a) + [k for k in limits_b if k not in limits_a]:
+            name = f"{tool} per {key[0]}" + (f" per {key[1]}" if key[1] else "")
+            if key not in limits_b:
+                changes.append(Change(path, f"bound removed: {name} (was {limits_a[key]})", LOOSENING,
+                                      limits_a[key], None))
+            elif key not in limits_a:
+                changes.append(Change(path, f"bound added: {name} = {limits_b[key]}", TIGHTENING, None, limits_b[key]))
+            elif limits_a[key] != limits_b[key]:
+                changes.append(_raised_lowered(path, f"bound {name}", limits_a[key], limits_b[key], LOOSENING))
+        above_a, above_b = before[tool]["approval_above"], after[tool]["approval_above"]
+        if above_a != above_b:
+            if above_b is None:
+                changes.append(Change(path, f"{tool}: approval above an amount removed", LOOSENING, above_a, None))
+            elif above_a is None:
+                changes.append(Change(path, f"{tool}: approval above {above_b['value']} set", TIGHTENING, None, above_b))
+            else:
+                changes.append(_raised_lowered(path, f"{tool} approval_above", above_a["value"], above_b["value"],
+                                               LOOSENING))
+    return changes or [Change(path, "autonomous writes reordered", None, old, new)]
 
 
 def _envelope(value: Envelope | LoadedEnvelope) -> Envelope:
