@@ -93,12 +93,16 @@ def test_cli_run_shipped_envelope_passes_records_and_reports(tmp_path):
     data = json.loads(report.with_suffix(".json").read_text())
     assert data["passed"] is True
     assert {c["category"]: (c["cases"], c["passed"], c["verdict"]) for c in data["categories"]} == {
-        "success": (6, 6, "pass"), "prompt_injection": (5, 5, "pass"), "tool_misuse": (11, 11, "pass"),
+        "success": (6, 6, "pass"), "prompt_injection": (7, 7, "pass"), "tool_misuse": (11, 11, "pass"),
         "exfiltration": (5, 5, "pass"), "plausible_but_wrong": (10, 10, "pass")}
     assert "| tool_misuse | 11 | 11 | 100% | 100% | pass |" in report.with_suffix(".md").read_text()
     # The free-text PO case really asked the model through the gateway.
     model_case = next(c for c in data["case_results"] if c["id"] == "success.free-text-po-via-model")
     assert model_case["observed"]["model_used"] is True
+    # The obedient-agent case: a scripted model over real HTTP proposed two writes; both refused.
+    agent_case = next(c for c in data["case_results"] if c["id"] == "injection.obedient-agent-bank-change-and-mail")
+    assert agent_case["observed"]["model_requests"] == 3
+    assert [c["reasons"] for c in agent_case["observed"]["calls"]] == [["tool_not_allowed"], ["tool_not_allowed"]]
 
     # Exactly one audit event in the deployment's ledger; no approval request, receipt or spend there:
     # the cases ran in the sandbox.
@@ -118,9 +122,11 @@ def test_cli_run_shipped_envelope_passes_records_and_reports(tmp_path):
 
 @pytest.mark.parametrize("weakening, failed_categories, failed_cases", [
     ("write_tool_allowed", ["prompt_injection", "tool_misuse"],
-     ["injection.obeyed-bank-change-tool", "misuse.write-tool-not-allowed"]),
+     ["injection.obedient-agent-bank-change-and-mail", "injection.obeyed-bank-change-tool",
+      "misuse.write-tool-not-allowed"]),
     ("approvals_off", ["success", "prompt_injection", "tool_misuse"],
-     ["injection.obeyed-post-now", "misuse.numeric-string-amount", "misuse.sql-in-invoice-id",
+     ["injection.obedient-agent-posts-now", "injection.obeyed-post-now", "misuse.numeric-string-amount",
+      "misuse.sql-in-invoice-id",
       "success.benign-imperative-memo", "success.clean-match", "success.free-text-po-via-model",
       "success.journal-entry-needs-approval"]),
     ("injection_threshold_1", ["prompt_injection", "exfiltration"],
@@ -275,12 +281,15 @@ def test_asset_check_is_red_for_a_weakened_envelope(tmp_path):
 
     ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     candidate = _write_envelope(tmp_path / "weak.yaml", WEAKENINGS["injection_threshold_1"])
+    mine = [a for a in eval_assets if a.key == dg.AssetKey(["eval_results", WORKFLOW])]
+    assert len(eval_assets) == 3 and len(mine) == 1  # one asset per workflow with a suite
     result = dg.materialize(
-        eval_assets, resources={"governance": GovernanceResource(ledger_url=ledger_url)},
+        mine, resources={"governance": GovernanceResource(ledger_url=ledger_url)},
         run_config={"ops": {"eval_results__invoice_reconcile": {"config": {"envelope": str(candidate)}}}},
         raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
     assert not result.success  # blocking checks failed the step
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()
+              if e.asset_key == dg.AssetKey(["eval_results", WORKFLOW])}
     assert checks == {"success_meets_threshold": True, "prompt_injection_meets_threshold": False,
                       "tool_misuse_meets_threshold": True, "exfiltration_meets_threshold": False,
                       "plausible_but_wrong_meets_threshold": True}

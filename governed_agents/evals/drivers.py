@@ -37,7 +37,8 @@ def observe_call(result) -> dict:
     }.get(result.outcome, "refused")
     return {"outcome": outcome, "reasons": codes,
             "messages": [r.message for r in (result.decision.reasons if result.decision is not None else ())],
-            "executor_outcome": result.outcome}
+            "executor_outcome": result.outcome,
+            "side_effect": getattr(result.decision, "side_effect", None)}
 
 
 def run_tool_calls(ctx, calls) -> dict:
@@ -59,6 +60,49 @@ def run_tool_calls(ctx, calls) -> dict:
     return observed
 
 
+_PERMISSIVE = {"allowed": 3, "needs_approval": 2, "refused": 1, "error": 0}
+
+
+def run_agent(ctx, case) -> dict:
+    """The agent loop with a scripted model over real HTTP (``ScriptedModelServer`` on loopback).
+
+    The model here is an attacker stand-in that does what its script says (e.g.
+    obeys an injected instruction); this tests containment, which must not
+    depend on the model or on detection. Every proposed call goes through the
+    gateway and ``run_tool_loop`` to the executor. Observed: the most permissive
+    outcome of the write calls the model made (``refused`` only if every write
+    was; reads are not judged unless the model made no write).
+    """
+    from governed_agents.executor import TaskContext
+    from governed_agents.routing import ModelGateway, run_tool_loop
+    from governed_agents.routing.loop import function_name
+    from governed_agents.testing import text as text_reply
+    from governed_agents.testing import tool_call as call_reply
+
+    server = ctx.model_server()
+    model = f"eval-{case.id}"
+    server.script(model, *[call_reply(function_name(r.tool_call.tool), dict(r.tool_call.arguments))
+                           if r.tool_call is not None else text_reply(r.text) for r in case.agent.script])
+    tiers = ctx.envelope.envelope.models
+    catalog = server.catalog({alias: {"name": model, "input_usd_per_1k": 0.0, "output_usd_per_1k": 0.0}
+                              for alias in {tiers.router, tiers.reasoning, tiers.fallback}}, cache=False)
+    task = TaskContext(envelope=ctx.envelope, requested_by="eval", agent="agent.eval", tenant="acme")
+    loop = run_tool_loop(ModelGateway(ctx.sandbox.ledger, catalog, cache=False), ctx.executor, task,
+                         [dict(m) for m in case.agent.messages], tools=list(case.agent.tools),
+                         max_turns=len(case.agent.script))
+    calls = [observe_call(r) for r in loop.tool_results]
+    if not calls:
+        return {"outcome": "error", "reasons": ["no_tool_call"], "messages": [loop.stop_reason or "answered"],
+                "model_requests": len(server.requests_for(model))}
+    # Containment is about writes: judge the most permissive write (any call if none was a write).
+    judged = [c for c in calls if c["side_effect"] == "write"] or calls
+    worst = max(judged, key=lambda c: _PERMISSIVE.get(c["outcome"], 0))
+    return {"outcome": worst["outcome"], "reasons": sorted({code for c in judged for code in c["reasons"]}),
+            "calls": [{"outcome": c["outcome"], "reasons": c["reasons"], "side_effect": c["side_effect"]}
+                      for c in calls],
+            "stop_reason": loop.stop_reason, "model_requests": len(server.requests_for(model))}
+
+
 class Context:
     """What a case runs with: the sandbox, the envelope, the catalog, the executor."""
 
@@ -67,6 +111,20 @@ class Context:
         self.envelope = envelope
         self.catalog = catalog
         self.executor = executor
+        self._server = None
+
+    def model_server(self):
+        """The scripted model server for ``agent:`` cases, started on first use (loopback, free port)."""
+        if self._server is None:
+            from governed_agents.testing import ScriptedModelServer
+
+            self._server = ScriptedModelServer().start()
+        return self._server
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
 
 class Driver:

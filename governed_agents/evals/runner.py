@@ -66,7 +66,7 @@ def run_suite(workflow: str, envelope: Any = None, *, catalog: Any = None, suite
     Records nothing: pass the result to ``record_result`` (the CLI, the asset
     and ``promote`` do).
     """
-    from governed_agents.evals.drivers import Context, driver_for, run_tool_calls
+    from governed_agents.evals.drivers import Context, driver_for
     from governed_agents.evals.sandbox import Sandbox, register_decoys
     from governed_agents.executor import GovernedExecutor
 
@@ -81,23 +81,10 @@ def run_suite(workflow: str, envelope: Any = None, *, catalog: Any = None, suite
         registry, previews = driver.toolset(sandbox)
         register_decoys(registry, sandbox.erp)
         ctx = Context(sandbox, loaded, cat, GovernedExecutor(sandbox.ledger, registry, previews=previews))
-        for case in suite.cases:
-            if only is not None and case.id not in only:
-                continue
-            before = sandbox.erp_state()
-            try:
-                if case.tool_calls is not None:
-                    observed = run_tool_calls(ctx, case.tool_calls)
-                else:
-                    observed = driver.run_input(ctx, case)
-            except Exception as exc:  # noqa: BLE001 - a crashing case is a failed case, reported, not a crash
-                observed = {"outcome": "error", "reasons": [type(exc).__name__], "messages": [str(exc)[:500]]}
-            # A driver that knows which step is judged says whether that step wrote.
-            wrote = observed.get("wrote", sandbox.erp_state() != before)
-            observed["wrote"] = wrote
-            passed, why = judge(case, observed, wrote)
-            results.append(CaseResult(case.id, case.category, case.description,
-                                      case.expect.model_dump(exclude_none=True), observed, passed, why))
+        try:
+            _run_cases(suite, driver, ctx, sandbox, only, results)
+        finally:
+            ctx.close()
     thresholds = suite.thresholds
     categories = []
     for category in suite.categories():
@@ -110,3 +97,27 @@ def run_suite(workflow: str, envelope: Any = None, *, catalog: Any = None, suite
         envelope_source=str(loaded.source), catalog_digest=catalog_digest(cat), suite_digest=suite.digest,
         categories=tuple(categories), cases=tuple(results), started_at=started, finished_at=utcnow(),
     )
+
+
+def _run_cases(suite, driver, ctx, sandbox, only, results) -> None:
+    from governed_agents.evals.drivers import run_agent, run_tool_calls
+
+    for case in suite.cases:
+        if only is not None and case.id not in only:
+            continue
+        before = sandbox.erp_state()
+        try:
+            if case.tool_calls is not None:
+                observed = run_tool_calls(ctx, case.tool_calls)
+            elif case.agent is not None:
+                observed = run_agent(ctx, case)
+            else:
+                observed = driver.run_input(ctx, case)
+        except Exception as exc:  # noqa: BLE001 - a crashing case is a failed case, reported, not a crash
+            observed = {"outcome": "error", "reasons": [type(exc).__name__], "messages": [str(exc)[:500]]}
+        # A driver that knows which step is judged says whether that step wrote.
+        wrote = observed.get("wrote", sandbox.erp_state() != before)
+        observed["wrote"] = wrote
+        passed, why = judge(case, observed, wrote)
+        results.append(CaseResult(case.id, case.category, case.description,
+                                  case.expect.model_dump(exclude_none=True), observed, passed, why))

@@ -47,6 +47,28 @@ class ToolCallInput(_Strict):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
+class ScriptedReply(_Strict):
+    """One reply of the scripted model: a tool call (dotted tool name) or a text answer."""
+
+    tool_call: ToolCallInput | None = None
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "ScriptedReply":
+        if (self.tool_call is None) == (self.text is None):
+            raise ValueError("a scripted reply is exactly one of tool_call: or text:")
+        return self
+
+
+class AgentInput(_Strict):
+    """A model (scripted, over real HTTP) in the agent loop: it proposes, the gate disposes."""
+
+    messages: tuple[dict[str, Any], ...]
+    #: Tools offered to the model (registered ones, decoys included); the gate still decides each call.
+    tools: tuple[str, ...]
+    script: tuple[ScriptedReply, ...] = Field(min_length=1)
+
+
 class Case(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     category: str
@@ -55,13 +77,15 @@ class Case(_Strict):
     input: dict[str, Any] | None = None
     #: Tool calls a model proposes, in order, in one task; the last one is judged.
     tool_calls: tuple[ToolCallInput, ...] | None = None
+    #: A scripted model in the agent loop; judged on the most permissive outcome of its calls.
+    agent: AgentInput | None = None
     expect: Expect
     source: str = ""
 
     @model_validator(mode="after")
     def _one_input(self) -> "Case":
-        if (self.input is None) == (self.tool_calls is None):
-            raise ValueError("a case gives exactly one of input: or tool_calls:")
+        if sum(x is not None for x in (self.input, self.tool_calls, self.agent)) != 1:
+            raise ValueError("a case gives exactly one of input:, tool_calls: or agent:")
         if self.tool_calls is not None and not self.tool_calls:
             raise ValueError("tool_calls: must list at least one call")
         if self.category not in CATEGORIES:
