@@ -30,7 +30,8 @@ def test_repo_principals_load_from_policy_dir():
 def test_role_table_is_the_documented_one():
     assert ROLE_ACTIONS["FinanceAdmin"] == {"approval.read", "approval.approve", "approval.reject", "receipt.read"}
     assert ROLE_ACTIONS["Auditor"] == {"approval.read", "receipt.read", "audit.read"}
-    assert ROLE_ACTIONS["Admin"] == {"killswitch.set", "autonomy.set", "policy.read", "receipt.read", "audit.read", "approval.read"}
+    assert ROLE_ACTIONS["Admin"] == {"killswitch.set", "autonomy.set", "policy.promote", "policy.read", "receipt.read",
+                                     "audit.read", "approval.read"}
     assert ROLE_ACTIONS["Requester"] == {"approval.read", "approval.request", "receipt.read"}
     assert ROLE_ACTIONS["Agent"] == {"approval.request", "tool.call"}
     assert "tool.call" in ACTIONS

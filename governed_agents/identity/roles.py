@@ -20,7 +20,8 @@ ROLE_ACTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
         ),
         "Auditor": frozenset({"approval.read", "receipt.read", "audit.read"}),
         "Admin": frozenset(
-            {"killswitch.set", "autonomy.set", "policy.read", "receipt.read", "audit.read", "approval.read"}
+            {"killswitch.set", "autonomy.set", "policy.promote", "policy.read", "receipt.read", "audit.read",
+             "approval.read"}
         ),
         "Requester": frozenset({"approval.read", "approval.request", "receipt.read"}),
         "Agent": frozenset({"approval.request", "tool.call"}),
