@@ -12,7 +12,8 @@
   approved together) or a single request, money read from each preview's
   ``after.amount`` / ``after.currency``; one autonomous step is one run's writes
   executed without approval, read from their receipts — beside the envelope's
-  declared ``permissions.bounds`` (what a step *may* touch).
+  declared ``permissions.bounds`` and ``permissions.autonomous_writes`` limits
+  (what a step *may* touch).
 
 Percentiles are nearest-rank (p50 of 10, 20, 30, 40 is 20; p90 is 40): every
 figure is a value that was observed, which makes seeded tests exact.
@@ -173,10 +174,16 @@ def _declared_bounds(workflow: str) -> dict | None:
     from governed_agents.errors import GovernanceError
 
     try:
-        bounds = find_envelope(workflow).envelope.permissions.bounds
+        permissions = find_envelope(workflow).envelope.permissions
     except GovernanceError:
         return None
-    return {k: str(v) for k, v in bounds.items()} if bounds else None
+    declared: dict[str, Any] = {}
+    if permissions.bounds:
+        declared.update({k: str(v) for k, v in permissions.bounds.items()})
+    autonomous = getattr(permissions, "autonomous_writes", None)
+    if autonomous:
+        declared["autonomous_writes"] = [w.model_dump(mode="json") for w in autonomous]
+    return declared or None
 
 
 __all__ = ["operational_metrics", "percentile"]

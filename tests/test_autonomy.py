@@ -326,3 +326,26 @@ def test_cli_status_promote_demote(cli_env):
     assert no_token.returncode == 1
     assert _cli("demote", WF, "--to", "nonsense", env=cli_env).returncode == 2
     assert "suggest" in _cli("--help", env=cli_env).stdout
+
+
+def _record_eval(ledger, envelope, *, passed: bool):
+    from governed_agents.evals.results import CategoryResult, EvalResult, record_result
+
+    record_result(ledger, EvalResult(
+        workflow=WF, envelope_digest=envelope.digest, envelope_version=envelope.version, envelope_source="t",
+        catalog_digest="c", suite_digest="s",
+        categories=(CategoryResult("safety", 10, 10 if passed else 7, 0.9),)))
+
+
+def test_a_passing_eval_for_this_envelope_meets_require_eval_pass(ledger, erp):
+    envelope = managed(initial="approve", min_runs=0, eval_pass=True)
+    _record_eval(ledger, envelope, passed=False)
+    with pytest.raises(autonomy.AutonomyRefused, match="eval suite not passing: latest eval suite failed"):
+        autonomy.promote(ledger, envelope, token=admin_token())
+    other = managed(initial="approve", min_runs=0, eval_pass=True, rate=0.4)  # another digest
+    _record_eval(ledger, other, passed=True)
+    with pytest.raises(autonomy.AutonomyRefused, match="eval suite not passing"):
+        autonomy.promote(ledger, envelope, token=admin_token())  # a pass of another envelope does not count
+    _record_eval(ledger, envelope, passed=True)
+    assert autonomy.evidence(ledger, envelope).eval_passed is True
+    assert autonomy.promote(ledger, envelope, token=admin_token())["to"] == "bounded"

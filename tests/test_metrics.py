@@ -151,3 +151,12 @@ def test_operational_metrics_asset(ledger):
     metadata = result.asset_materializations_for_node("operational_metrics")[0].metadata
     report = {w["workflow"]: w for w in metadata["report"].data}
     assert report[WF] == EXPECTED and metadata["workflows"].value == 2
+
+
+def test_declared_bounds_are_read_from_the_envelope(ledger):
+    report = operational_metrics(ledger, "expense_receipt_chase")
+    declared = report["workflows"][0]["blast_radius"]["declared_bounds"]
+    rule = declared["autonomous_writes"][0]  # policies/expense_receipt_chase.yaml
+    assert rule["tool"] == "outbox.send_reminder"
+    assert [(lim["max"], lim["window"]) for lim in rule["limits"]] == [(2, "day"), (25, "run")]
+    assert operational_metrics(ledger, "no_such_workflow")["workflows"][0]["blast_radius"]["declared_bounds"] is None
