@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from governed_agents.observability.logging import configure_from_env
+
+    configure_from_env()  # JSON log lines on stderr when GOVERNED_AGENTS_LOG_FORMAT=json
     handler = getattr(args, "handler", None)
     if handler is None:
         # A group without a subcommand: show that group's help.

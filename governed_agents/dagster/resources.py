@@ -18,6 +18,13 @@ class GovernanceResource(dg.ConfigurableResource):
     ledger_url: str = ""
     erp_url: str = ""
 
+    def setup_for_execution(self, context) -> None:
+        # JSON log lines (trace id, workflow, run id, envelope digest on each) when
+        # GOVERNED_AGENTS_LOG_FORMAT=json; nothing otherwise.
+        from governed_agents.observability.logging import configure_from_env
+
+        configure_from_env()
+
     def ledger(self):
         from governed_agents.ledger import Ledger
 
