@@ -137,3 +137,51 @@ def test_unknown_crash_point_is_a_clear_error(tmp_path):
     with erp_engine(erp_url).connect() as c:
         from governed_agents.erp.schema import journal_entries
         assert c.execute(select(func.count()).select_from(journal_entries)).scalar_one() == 0
+
+
+_MODEL_CALL = """
+import sys
+from governed_agents.envelope import load_envelope_text
+from governed_agents.executor import TaskContext
+from governed_agents.ledger import Ledger
+from governed_agents.routing import ModelGateway
+from tests.fixtures import envelope_text
+
+ledger = Ledger.open(sys.argv[1])
+task = TaskContext(envelope=load_envelope_text(envelope_text(), "m.yaml"), requested_by="alice", tenant="acme")
+ModelGateway(ledger).complete(task, "router", [{"role": "user", "content": "Which PO does INV-7 reference?"}])
+"""
+
+
+def test_kill_after_budget_reservation_is_swept_by_the_expiry(tmp_path):
+    """The model gateway killed between its reservation and the model call: the reservation is
+    left open (the budget stays committed, fail closed) until the expiry sweep closes it."""
+    from governed_agents.ledger import Ledger
+    from governed_agents.ledger.schema import spend_counters, spend_reservations
+    from governed_agents.routing.budget import expire_stale_reservations
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", **{CRASH_ENV: "after_budget_reservation"})
+    crashed = subprocess.run([sys.executable, "-c", _MODEL_CALL, url], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    ledger = Ledger.open(url)
+
+    def state():
+        with ledger.engine.connect() as c:
+            statuses = sorted(r[0] for r in c.execute(select(spend_reservations.c.status)))
+            reserved = sum(r[0] for r in c.execute(select(spend_counters.c.reserved_usd_e8)))
+        return statuses, reserved
+
+    statuses, reserved = state()
+    assert statuses == ["reserved"] and reserved > 0  # the crash left it committed against the budget
+    assert expire_stale_reservations(ledger, older_than=__import__("datetime").timedelta(0)) != []
+    statuses, reserved = state()
+    assert statuses == ["expired"] and reserved == 0
+    assert [e.kind for e in ledger.events(kind="model.reservation_expired")] == ["model.reservation_expired"]
+    env.pop(CRASH_ENV)
+    again = subprocess.run([sys.executable, "-c", _MODEL_CALL, url], cwd=REPO, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert state() == (["expired", "settled"], 0)
+    assert ledger.verify().ok
