@@ -601,10 +601,11 @@ class GovernedExecutor:
             from governed_agents.routing.report import task_spend
 
             spend = task_spend(self.ledger, task.task_id, conn=c)
+            pii = _pii_redactor(task)  # one document: the same value gets the same placeholder throughout
             if anchor is None:
                 anchor = self.ledger.append(
                     "tool.refused" if kind == "write_refused" else f"tool.{kind}",
-                    {"tool": tool, "arguments_digest": digest(arguments), "notes": notes,
+                    {"tool": tool, "arguments_digest": digest(arguments), "notes": pii(notes),
                      "approval_request_id": approval_request_id},
                     conn=c, **self._context(task),
                 )
@@ -617,12 +618,12 @@ class GovernedExecutor:
                 trace_id=task.trace_id,
                 run_id=task.run_id,
                 requester=task.requested_by,
-                approvals=approvals,
+                approvals=pii(approvals),
                 tool_calls=list(task.calls),
                 checks=list(task.checks),
-                state_before=(preview or {}).get("before"),
-                state_after=(output if output is not None else (preview or {}).get("after")),
-                changes=list((preview or {}).get("changes", [])),
+                state_before=pii((preview or {}).get("before")),
+                state_after=pii(output if output is not None else (preview or {}).get("after")),
+                changes=pii(list((preview or {}).get("changes", []))),
                 idempotency_key=idempotency_key,
                 cost_usd=task.cost_usd,
                 tokens=task.tokens_used,
@@ -630,7 +631,7 @@ class GovernedExecutor:
                 finished_at=finished_at or self.clock(),
                 audit_anchor={"seq": anchor.seq, "hash": anchor.hash},
                 approval_request_id=approval_request_id,
-                notes=notes,
+                notes=pii(notes),
                 offline_model=spend["offline_model"],
                 extra={**({"model_spend": spend} if spend["model_calls"] or spend["cache_hits"] else {}),
                        **(extra or {})},
@@ -643,6 +644,16 @@ class GovernedExecutor:
             return _make(conn)
         with self.ledger.transaction() as c:
             return _make(c)
+
+
+def _pii_redactor(task: TaskContext) -> Callable[[Any], Any]:
+    """Redacts a receipt's free text (states, changes, notes, approvers' reasons) when the
+    envelope's logging.redact_pii is on; the system of record keeps the real values."""
+    if not task.envelope.envelope.logging.redact_pii:
+        return lambda value: value
+    from governed_agents.safety.pii import Redactor
+
+    return Redactor().value
 
 
 __all__ = ["CallResult", "GovernedExecutor", "TaskContext"]
