@@ -60,6 +60,12 @@ def policies(tmp_path, monkeypatch) -> Path:
     return folder
 
 
+def _admin_token(actions=("policy.promote",), workflows=("*",)) -> str:
+    from governed_agents.identity.tokens import issue_token
+
+    return issue_token("erin", actions=list(actions), workflows=list(workflows))
+
+
 def _events(ledger, after: int) -> list:
     return ledger.events(after_seq=after)
 
@@ -190,7 +196,8 @@ def test_promote_refuses_a_weakened_envelope_and_changes_nothing(tmp_path, polic
     catalog = (policies / "models.yaml").read_bytes()
     candidate = _write_envelope(tmp_path / "weak.yaml", WEAKENINGS["write_tool_allowed"])
 
-    assert main(["eval", "promote", WORKFLOW, "--envelope", str(candidate), "--by", "carol"]) == 1
+    token = _admin_token(workflows=(WORKFLOW,))
+    assert main(["eval", "promote", WORKFLOW, "--envelope", str(candidate), "--token", token]) == 1
 
     assert (policies / f"{WORKFLOW}.yaml").read_bytes() == deployed
     assert (policies / "models.yaml").read_bytes() == catalog
@@ -201,7 +208,7 @@ def test_promote_refuses_a_weakened_envelope_and_changes_nothing(tmp_path, polic
     assert [e.kind for e in events] == ["eval.run", "eval.promotion_refused"]
     run, refused = events
     assert run.payload["passed"] is False
-    assert refused.actor == "carol"
+    assert refused.actor == "erin"
     assert refused.payload["evals"] == [{"workflow": WORKFLOW, "audit_seq": run.seq, "passed": False,
                                          "failed_categories": ["prompt_injection", "tool_misuse"]}]
     assert refused.envelope_digest == run.envelope_digest != refused.payload["envelope_from"]
@@ -219,7 +226,7 @@ def test_promote_a_passing_envelope_replaces_the_policy_and_records_it(tmp_path,
     candidate = _write_envelope(tmp_path / "stricter.yaml",
                                 lambda d: d["safety"].update(block_on_prompt_injection_score_gte=0.6),
                                 version="2026-12-01")
-    result = promote(WORKFLOW, envelope=candidate, ledger=ledger, actor="carol")
+    result = promote(WORKFLOW, envelope=candidate, ledger=ledger, token=_admin_token(workflows=(WORKFLOW,)))
 
     assert result.promoted
     assert (policies / f"{WORKFLOW}.yaml").read_bytes() == candidate.read_bytes()
@@ -231,6 +238,7 @@ def test_promote_a_passing_envelope_replaces_the_policy_and_records_it(tmp_path,
     assert promoted.payload["envelope_from"] == old.digest
     assert promoted.payload["envelope_to"] == new.digest
     assert promoted.payload["files"] == [str(policies / f"{WORKFLOW}.yaml")]
+    assert promoted.actor == "erin"
     assert latest_result(ledger, WORKFLOW, new.digest).passed
 
 
@@ -239,7 +247,7 @@ def test_promote_usage_errors(tmp_path, policies):
 
     assert main(["eval", "promote", WORKFLOW]) == 2  # nothing to promote
     other = _write_envelope(tmp_path / "other.yaml", workflow="vendor_payments")
-    assert main(["eval", "promote", WORKFLOW, "--envelope", str(other)]) == 2
+    assert main(["eval", "promote", WORKFLOW, "--envelope", str(other), "--token", _admin_token()]) == 2
     assert main(["eval", "run", "no_such_workflow"]) == 2
 
 
@@ -404,7 +412,7 @@ def test_promote_refuses_a_model_catalog_that_breaks_the_suite(tmp_path, policie
     ledger = Ledger.open()
     head = ledger.head()[0]
 
-    assert main(["eval", "promote", WORKFLOW, "--catalog", str(candidate), "--json"]) == 1
+    assert main(["eval", "promote", WORKFLOW, "--catalog", str(candidate), "--json", "--token", _admin_token()]) == 1
 
     assert (policies / "models.yaml").read_bytes() == deployed
     events = _events(ledger, head)
@@ -440,3 +448,26 @@ def test_cli_status_and_help(capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["passed"] is False and data["envelope_digest"] == deployed.digest
     assert [c["verdict"] for c in data["categories"]] == ["pass", "fail"]
+
+
+@pytest.mark.parametrize("token", ["none", "wrong_action", "wrong_workflow", "forged"])
+def test_promote_needs_a_policy_promote_token_and_changes_nothing_without_one(tmp_path, policies, token, capsys):
+    from governed_agents.cli.main import main
+    from governed_agents.ledger import Ledger
+
+    ledger = Ledger.open()
+    head = ledger.head()[0]
+    before_tables = ledger_snapshot(ledger)["tables"]
+    deployed = (policies / f"{WORKFLOW}.yaml").read_bytes()
+    candidate = _write_envelope(tmp_path / "good.yaml", version="2026-12-01")
+    value = {"none": None,
+             "wrong_action": _admin_token(actions=("killswitch.set",)),
+             "wrong_workflow": _admin_token(workflows=("vendor_bank_change",)),
+             "forged": _admin_token()[:-6] + "AAAAAA"}[token]
+    argv = ["eval", "promote", WORKFLOW, "--envelope", str(candidate)] + (["--token", value] if value else [])
+
+    assert main(argv) == 1
+    assert "token" in capsys.readouterr().err
+    assert (policies / f"{WORKFLOW}.yaml").read_bytes() == deployed
+    assert ledger.head()[0] == head  # refused before any suite ran: nothing recorded
+    assert ledger_snapshot(ledger)["tables"] == before_tables

@@ -38,11 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Run the suite(s) against the candidate. Below a threshold: refused (exit 1, "
                                     "eval.promotion_refused audit event, nothing changed). Passing: the candidate "
                                     "replaces policies/WORKFLOW.yaml (and/or the model catalog) and an "
-                                    "eval.promoted audit event records both digests.")
+                                    "eval.promoted audit event records both digests. Needs a token with "
+                                    "policy.promote (Admin role) for the workflow.")
     p.add_argument("workflow", metavar="WORKFLOW")
     p.add_argument("--envelope", metavar="FILE", help="candidate envelope YAML for WORKFLOW")
     p.add_argument("--catalog", metavar="FILE", help="candidate model catalog (runs every workflow's suite)")
-    p.add_argument("--by", default=None, help="who promotes (recorded; default $USER)")
+    p.add_argument("--token", help="scoped token with policy.promote (Admin); default: $GOVERNED_AGENTS_TOKEN")
     add_json_flag(p)
     p.set_defaults(handler=_promote)
 
@@ -98,8 +99,14 @@ def _run(args) -> int:
 
 def _promote(args) -> int:
     from governed_agents.evals.release import promote
+    from governed_agents.identity.tokens import token_from_env_or_arg
 
-    result = promote(args.workflow, envelope=args.envelope, catalog=args.catalog, actor=_actor(args.by))
+    if args.envelope is None and args.catalog is None:
+        from governed_agents.errors import UsageError
+
+        raise UsageError("nothing to promote: give --envelope NEW.yaml and/or --catalog NEW.yaml")
+    result = promote(args.workflow, envelope=args.envelope, catalog=args.catalog,
+                     token=token_from_env_or_arg(args.token, action="policy.promote"))
     if args.json:
         emit_json({"ok": True, **result.to_dict()})
     else:

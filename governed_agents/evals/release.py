@@ -15,8 +15,8 @@ runs the eval suite(s) against the candidate in a sandbox, records each run
 
 A catalog change affects every workflow, so it runs every suite that has a
 deployed envelope. A hand edit of a policy file bypasses this command; the
-``eval_results`` asset's ``deployed_envelope_evaluated`` check turns red until
-a passing run of the deployed digest is recorded (docs/evals.md).
+``eval_results/<workflow>`` asset evaluates whatever is deployed, so its
+checks show such an edit red on the next materialisation (docs/evals.md).
 """
 
 from __future__ import annotations
@@ -67,10 +67,13 @@ def _replace(target: Path, data: bytes) -> None:
 
 
 def promote(workflow: str, *, envelope: str | Path | None = None, catalog: str | Path | None = None,
-            ledger: Any = None, actor: str = "eval") -> PromotionResult:
+            token: str | None, ledger: Any = None, directory: Any = None) -> PromotionResult:
     """Promote a candidate envelope (for ``workflow``) and/or model catalog if every affected suite passes.
 
-    Raises ``PromotionRefused`` (after recording it) when a suite fails; nothing is changed then.
+    ``token`` must grant ``policy.promote`` (Admin) on ``workflow`` and, for a
+    catalog, on every workflow with a suite; a token refusal (``TokenError``)
+    comes before anything runs or is recorded. Raises ``PromotionRefused``
+    (after recording it) when a suite fails; nothing is changed then.
     """
     from governed_agents.envelope import envelope_path, find_envelope, load_envelope
     from governed_agents.evals.results import record_result
@@ -81,6 +84,10 @@ def promote(workflow: str, *, envelope: str | Path | None = None, catalog: str |
 
     if envelope is None and catalog is None:
         raise UsageError("nothing to promote: give --envelope NEW.yaml and/or --catalog NEW.yaml")
+    from governed_agents.identity.tokens import verify_token
+
+    claims = verify_token(token, action="policy.promote", workflow=workflow, directory=directory)
+    actor = claims.principal.id
     ledger = ledger or Ledger.open()
     candidate = None
     if envelope is not None:
@@ -100,6 +107,8 @@ def promote(workflow: str, *, envelope: str | Path | None = None, catalog: str |
     workflows = [workflow]
     if catalog is not None:
         workflows += [w for w in suite_workflows() if w != workflow and envelope_path(w).is_file()]
+        for name in workflows[1:]:  # the catalog is every workflow's: the token must cover them all
+            verify_token(token, action="policy.promote", workflow=name, directory=directory)
     results = []
     for name in workflows:
         env = candidate if (name == workflow and candidate is not None) else None
@@ -111,6 +120,7 @@ def promote(workflow: str, *, envelope: str | Path | None = None, catalog: str |
         to_digest=candidate.digest if candidate is not None else (current.digest if current else None),
         catalog_from=catalog_digest(current_catalog), catalog_to=catalog_digest(new_catalog))
     payload = {
+        "token_id": claims.token_id,
         "envelope_candidate": str(envelope) if envelope is not None else None,
         "catalog_candidate": str(catalog) if catalog is not None else None,
         "envelope_from": outcome.from_digest, "envelope_to": outcome.to_digest,
