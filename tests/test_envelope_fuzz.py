@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import yaml
@@ -16,9 +15,11 @@ EXAMPLE = (Path(__file__).resolve().parent.parent / "policies" / "invoice_reconc
 VALID = yaml.safe_load(EXAMPLE)
 VALID["version"] = str(VALID["version"])
 
-# Deadline: a bound on time per input, generous enough for a loaded CI machine
-# (the slowest inputs here, thousands of unclosed brackets, take ~0.4 s).
-FUZZ = settings(max_examples=300, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+# No deadline: a wall-clock bound fails on a loaded machine and proves nothing on a
+# fast one. The work per input is bounded by the loader's limits (MAX_BYTES,
+# MAX_DEPTH, MAX_NODES, no anchors); tests/adversarial/test_fuzz_envelope.py shows
+# each limit is hit.
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def load_or_refuse(text: str | bytes) -> LoadedEnvelope | PolicyError:
@@ -58,11 +59,10 @@ def test_random_bytes_load_or_are_refused(data):
     load_or_refuse(data)
 
 
-def test_alias_bomb_is_refused_at_once():
-    started = time.perf_counter()
+def test_alias_bomb_is_refused_at_its_first_anchor():
     result = load_or_refuse(ALIAS_BOMB)
     assert isinstance(result, PolicyError) and "anchors (&a) are not allowed" in result.message
-    assert time.perf_counter() - started < 1.0
+    assert result.details["errors"][0]["line"] == 1  # refused at the first anchor, before any expansion
 
 
 yaml_scalars = st.one_of(
@@ -143,21 +143,17 @@ def test_huge_numbers_and_unicode_in_known_fields(tokens, cap, threshold, tool, 
         assert result.digest.startswith("sha256:")
 
 
-def test_a_large_but_legal_file_loads_in_bounded_time():
+def test_a_large_but_legal_file_loads():
     # ~900 KiB of comments and a long description: under the 1 MiB limit.
     text = EXAMPLE + "description: '" + ("x" * 400_000) + "'\n" + ("# padding\n" * 50_000)
-    started = time.perf_counter()
     loaded = load_envelope_text(text, "big.yaml")
     assert len(loaded.envelope.description) == 400_000
-    assert time.perf_counter() - started < 10
 
 
-def test_a_file_with_too_many_nodes_is_refused_quickly():
+def test_a_file_with_too_many_nodes_is_refused_at_the_limit():
     text = "a: [" + "1," * 400_000 + "]\n"  # under 1 MiB, but 400k nodes
-    started = time.perf_counter()
     result = load_or_refuse(text)
     assert isinstance(result, PolicyError) and "more than 20000 YAML nodes" in result.message
-    assert time.perf_counter() - started < 10
 
 
 def test_thousands_of_errors_are_listed_in_details_and_capped_in_the_message():

@@ -58,7 +58,7 @@ states = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     tool=tools,
     args=arguments,
@@ -89,7 +89,7 @@ def test_decide_never_raises_and_always_decides(tool, args, approval, preview, w
     decision.to_dict()  # the audit payload always builds
 
 
-@settings(max_examples=200, deadline=500)
+@settings(max_examples=200, deadline=None)
 @given(request=st.builds(ToolCallRequest, tool=st.one_of(st.none(), st.integers(), tools), arguments=json_values,
                          task_id=st.text(max_size=4), trace_id=st.text(max_size=4),
                          workflow=st.one_of(st.none(), st.just(WORKFLOW)), principal=st.text(max_size=4)),
