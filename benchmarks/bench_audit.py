@@ -237,6 +237,25 @@ def _fmt(rates: list[float]) -> str:
     return f"{statistics.median(rates):,.0f} ({min(rates):,.0f}–{max(rates):,.0f})"
 
 
+def run(quick: bool) -> list:
+    """Rows for benchmarks/run_all.py: chained appends/s beside plain inserts/s, alternated per repeat."""
+    from benchmarks.run_all import summarise
+
+    events, repeats, writer_counts = (600, 3, [1]) if quick else (3000, 5, [1, 4])
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ga-bench-") as tmp:
+        for backend in ("sqlite", "postgresql"):
+            for writers in writer_counts:
+                chained, plain = [], []
+                for _ in range(repeats):
+                    chained.append(run_once(backend, "chained", writers, events, DEFAULT_PG_ADMIN, Path(tmp)))
+                    plain.append(run_once(backend, "plain", writers, events, DEFAULT_PG_ADMIN, Path(tmp)))
+                rows.append(summarise("audit", f"appends/s, {backend}, {writers} writer(s)", chained, plain,
+                                      "events/s", baseline_name="plain INSERT of the same row", digits=0,
+                                      target="≥ 2,000/s SQLite, ≥ 1,000/s PostgreSQL (1 writer)"))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0] + " Prints a Markdown table.",

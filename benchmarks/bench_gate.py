@@ -124,6 +124,37 @@ def _run_once(decide, envelope, registry, request, state, n: int) -> tuple[float
     return n / (untimed / 1e9), samples[n // 2], samples[min(n - 1, (n * 99) // 100)]
 
 
+def run(quick: bool) -> list:
+    """Rows for benchmarks/run_all.py: p50 of the full decision vs validating the same input alone."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.run_all import summarise
+    from governed_agents.gate import decide
+
+    envelope, registry, scenarios, state = _setup()
+    n, repeats, warmup = (20_000, 3, 5_000) if quick else (100_000, 5, 20_000)
+    rows = []
+    for name, (request, _) in scenarios.items():
+        spec = registry.spec(request.tool)
+
+        def validate(_e, _r, req, _s, model=spec.input_model):
+            try:
+                model.model_validate(req.arguments)
+            except Exception:  # noqa: BLE001 - the invalid-input case fails validation, as the gate does
+                pass
+
+        for _ in range(warmup):
+            decide(envelope, registry, request, state)
+            validate(None, None, request, None)
+        ours, base = [], []
+        for _ in range(repeats):  # alternated
+            ours.append(_run_once(decide, envelope, registry, request, state, n)[1] / 1000)
+            base.append(_run_once(validate, envelope, registry, request, state, n)[1] / 1000)
+        rows.append(summarise("gate", f"p50 decision, {name}", ours, base, "µs",
+                              baseline_name="pydantic validation of the input alone",
+                              note=f"{n:,} decisions per repeat"))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Benchmark the gate's decision (allowlist + schema + budgets + approval) in-process.",

@@ -118,6 +118,10 @@ def _count_litellm_logging():
     return done
 
 
+# The raw figures of the last bench_overhead / bench_cost call, for run() (benchmarks/run_all.py).
+RAW: dict = {}
+
+
 def bench_overhead(calls: int, repeats: int, db_url: str | None) -> str:
     from governed_agents.executor import TaskContext
     from governed_agents.routing import ModelGateway, load_catalog_text
@@ -191,6 +195,7 @@ def bench_overhead(calls: int, repeats: int, db_url: str | None) -> str:
         raw = measure(False)
         canned = _canned_path(gateway, envelope, messages, calls * repeats)
         backend = ledger.dialect
+        RAW["overhead"] = {"with_logging": with_logging, "raw": raw, "canned": canned, "backend": backend}
     finally:
         process.terminate()
         process.wait(5)
@@ -351,6 +356,7 @@ def bench_cost(items: int, mixes: list[tuple[float, float, float]]) -> str:
         per_b = Decimal(direct["totals"]["cost_per_completed_task_usd"])
         ratio = per_b / per_a if per_a else Decimal("Infinity")
         mix_text = "/".join(str(counts[k]) for k in ("structured", "free_text", "ambiguous", "none"))
+        RAW.setdefault("cost", []).append((f"{mix_text} of {items}", per_a, per_b, same))
         summary.append(f"| {mix_text} of {items} | {per_a:.8f} | {per_b:.8f} | **{ratio:.1f}×** | "
                        f"{same}/{items} |")
         if index == 0:
@@ -374,6 +380,29 @@ def bench_cost(items: int, mixes: list[tuple[float, float, float]]) -> str:
             ]
     sections += ["Sensitivity to the batch mix (same seed, same sizes):", "", *summary]
     return "\n".join(sections)
+
+
+def run(quick: bool) -> list:
+    """Rows for benchmarks/run_all.py: gateway vs direct litellm (p50 per call), routed vs all-reasoning cost."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.run_all import Row, summarise
+
+    calls, repeats, items = (40, 3, 80) if quick else (200, 5, 400)
+    bench_overhead(calls, repeats, None)
+    over = RAW["overhead"]
+    rows = [summarise("gateway", f"p50 per call, {label} ({over['backend']} ledger)", over[key]["p50_b"],
+                      over[key]["p50_a"], "ms", baseline_name="direct litellm.completion",
+                      note=f"{calls} calls per path per repeat, alternated")
+            for key, label in (("with_logging", "with litellm's logging"), ("raw", "caller's clock"))]
+    mixes = [(0.60, 0.04, 0.04)] if quick else [(0.60, 0.04, 0.04), (0.40, 0.08, 0.06), (0.20, 0.15, 0.10)]
+    bench_cost(items, mixes)
+    for mix, routed, direct, same in RAW["cost"]:
+        rows.append(Row("gateway", f"USD per completed task, mix {mix}", float(routed), float(direct), "USD",
+                        float(routed / direct) if direct else None, "deterministic (seeded batch, offline model)",
+                        1, "every item to the reasoning tier", note=f"outcomes identical on {same}"))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,10 @@ def _spread(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
     return f"{statistics.median(values):.2f} {unit} ({min(values):.2f}–{max(values):.2f})"
 
 
+# The raw figures of the last call of each bench_* function, for run() (benchmarks/run_all.py).
+RAW: dict = {}
+
+
 def bench_load(repeats: int) -> list[tuple[str, str, str]]:
     def timed(code: str) -> float:
         start = time.perf_counter()
@@ -53,6 +57,7 @@ def bench_load(repeats: int) -> list[tuple[str, str, str]]:
         baseline.append(timed("import dagster"))
         location.append(timed("from governed_agents.dagster.location import definitions; definitions()"))
     ratio = statistics.median(location) / statistics.median(baseline)
+    RAW["load"] = (location, baseline)
     return [("code-location load (definitions.py)", _spread(location), "target ≤ 3 s"),
             ("baseline: import dagster", _spread(baseline), f"ratio {ratio:.2f}×")]
 
@@ -102,6 +107,7 @@ def bench_governed(lines_target: int, repeats: int) -> list[tuple[str, str, str]
         gov.append(governed())
     ratio = statistics.median(gov) / statistics.median(plain)
     n = len(lines)
+    RAW["governed"] = (gov, plain, n)
     return [(f"governed ({n:,} lines)", _spread(gov), f"{n / statistics.median(gov):,.0f} lines/s"),
             (f"ungoverned ({n:,} lines)", _spread(plain),
              f"{n / statistics.median(plain):,.0f} lines/s; ratio {ratio:.2f}× (target ≤ 1.10×)")]
@@ -142,11 +148,34 @@ def bench_approval(approvals: int) -> list[tuple[str, str, str]]:
             created = dagster.get_run_records(filters=dg.RunsFilter(tags={TAG_APPROVAL: request_id}))[0]
             latencies.append(created.create_timestamp.timestamp() - approved_at)
         wait_for_runs(dagster, TAG_APPROVAL, ids, timeout=300, process=daemon)
+    RAW["approval"] = list(latencies)
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return [(f"approval → posting run created ({len(ids)} approvals, sensor every 1 s)",
              f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s",
              f"min {min(latencies):.2f} s, max {max(latencies):.2f} s; target p95 ≤ 10 s")]
+
+
+def run(quick: bool) -> list:
+    """Rows for benchmarks/run_all.py (the approval latency only in the full run: it starts the daemon)."""
+    from benchmarks.run_all import Row, percentile, summarise
+
+    repeats = 3 if quick else 5
+    bench_load(repeats)
+    location, baseline = RAW["load"]
+    rows = [summarise("pipeline", "code-location load (definitions.py)", location, baseline, "s",
+                      baseline_name="import dagster", target="≤ 3 s")]
+    bench_governed(2_000 if quick else 10_000, repeats)
+    gov, plain, n = RAW["governed"]
+    rows.append(summarise("pipeline", f"governed batch ({n:,} lines)", gov, plain, "s",
+                          baseline_name="same rules, ungoverned", target="ratio ≤ 1.10×"))
+    if not quick:
+        bench_approval(10)
+        lat = RAW["approval"]
+        rows.append(Row("pipeline", "approval → posting run created, p95 (daemon sensor, 1 s interval)",
+                        percentile(lat, 95), None, "s", None, f"p50 {statistics.median(lat):.2f}; min–max "
+                        f"{min(lat):.2f}–{max(lat):.2f}", len(lat), target="p95 ≤ 10 s"))
+    return rows
 
 
 def main() -> int:

@@ -105,6 +105,30 @@ def _spread(values: list[float], fmt: str = "{:.2f}") -> str:
     return f"{fmt.format(med)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
+def run(quick: bool) -> list:
+    """Rows for benchmarks/run_all.py: reconcile time beside the time to read the same batch from the ERP."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.run_all import summarise
+
+    sizes = [10_000] if quick else [10_000, 100_000]
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
+    try:
+        for size in sizes:
+            url, batch = _prepare(work, size)
+            repeats = 3 if quick or size >= 100_000 else 5
+            runs = [json.loads(subprocess.run([sys.executable, __file__, "--child", url, batch], capture_output=True,
+                                              text=True, check=True, cwd=REPO).stdout) for _ in range(repeats)]
+            rows.append(summarise("reconcile", f"reconcile {runs[0]['lines']:,} lines (deterministic path)",
+                                  [r["reconcile_s"] for r in runs], [r["snapshot_s"] + r["lines_s"] for r in runs],
+                                  "s", baseline_name="reading the batch and the ERP snapshot",
+                                  note=f"{runs[0]['lines'] / statistics.median([r['reconcile_s'] for r in runs]):,.0f}"
+                                       " lines/s"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,1000000", help="invoice lines per batch, comma-separated")
