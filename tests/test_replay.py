@@ -15,8 +15,14 @@ from governed_agents.erp.schema import journal_entries
 from governed_agents.ledger import Ledger
 from governed_agents.ledger.schema import audit_events
 
-from tests.fixtures import ledger_snapshot
-from tests.forensics_helpers import load_demo_batch, propose
+from tests.fixtures import envelope_text, ledger_snapshot
+from tests.forensics_helpers import load_demo_batch, materialize, propose
+
+
+def _requests(ledger):
+    from governed_agents.approvals import list_requests
+
+    return list_requests(ledger, limit=1000)
 
 
 def _state(ledger):
@@ -32,7 +38,8 @@ def test_recorded_run_replays_identically_and_writes_nothing(tmp_path, capsys, m
     monkeypatch.setenv("GOVERNED_AGENTS_DB_URL", pg_url)
 
     made = load_demo_batch(tmp_path)
-    run = propose(dg.DagsterInstance.ephemeral())
+    instance = dg.DagsterInstance.ephemeral()
+    run = propose(instance)
     ledger = Ledger.open()
     assert ledger.dialect == "postgresql"
     before = _state(ledger)
@@ -52,15 +59,40 @@ def test_recorded_run_replays_identically_and_writes_nothing(tmp_path, capsys, m
     assert gate["recorded"] == gate["replayed"] == {"outcome": "needs_approval", "reasons": ["approval_required"]}
     assert _state(ledger) == before  # no ledger row, no audit event, no ERP write
 
-    # By trace: only that invoice's decisions.
+    # By trace, after the write was approved and carried out in a posting run: that
+    # invoice's decisions only, the posting run's gate decision included.
+    from governed_agents.approvals import decide, get_request
+    from governed_agents.identity.tokens import issue_token
+
     trace = gate["trace_id"]
+    request = next(r for r in _requests(ledger) if r.trace_id == trace)
+    token = issue_token("bob", actions=["approval.approve"], workflows=["invoice_reconcile"])
+    decide(ledger, request.id, token=token, decision="approve")
+    posted = materialize(["posted_journal_entries"], instance=instance, run_config={
+        "ops": {"posted_journal_entries": {"config": {"approval_request_id": request.id}}}})
+    assert posted.success and get_request(ledger, request.id).status == "executed"
+    before = _state(ledger)
     by_trace = replay(ledger, trace)
     assert by_trace.scope == "trace" and by_trace.identical
     subjects = {(s.kind, s.subject) for s in by_trace.steps if s.kind != "envelope"}
     invoice = gate["subject"].split()[-1]
-    assert subjects == {("reconcile", invoice), ("gate", gate["subject"]), ("approval", invoice)}
+    assert subjects == {("reconcile", invoice), ("gate", gate["subject"]), ("approval", invoice),
+                        ("posting", f"{gate['subject']} (approval {request.id})")}
+    posting = next(s for s in by_trace.steps if s.kind == "posting")
+    assert posting.recorded == posting.replayed == {"outcome": "allow", "reasons": []}
 
-    assert main(["replay", run.run_id]) == 0
+    # What-if two approvers had been required: that posting would have needed another approval.
+    from governed_agents.envelope import load_envelope_text
+    from governed_agents.forensics.whatif import what_if
+
+    two = load_envelope_text(envelope_text(min_approvals=2))
+    report = what_if(ledger, two, ref=trace).to_dict()
+    assert [(x["stage"], x["invoice_id"], x["would_be"], x["reasons"]) for x in report["needs_approval"]] == [
+        ("posting", invoice, "needs_approval", ["approval_quorum_not_met"])]
+    assert report["denied"] == []
+    assert _state(ledger) == before
+
+    assert main(["replay", trace]) == 0
     text = capsys.readouterr().out
     assert "every decision is the same as recorded" in text and "DIVERGED" not in text
     assert main(["replay", run.run_id, "--json"]) == 0

@@ -11,7 +11,9 @@ recording alone:
    never calls a model);
 3. the gate's decision for each proposed write, against the recorded
    ``tool.decision`` audit event of its trace (same outcome, same reason codes);
-4. the approval requirement, against the trace's ``approval.requested`` event.
+4. the approval requirement, against the trace's ``approval.requested`` event;
+5. the gate's decision when the approved write was carried out (the posting run),
+   from the approval request and the approval decisions recorded before it.
 
 Nothing is written anywhere: no model call, no ERP access (the tool registry
 is bound to an empty in-memory database), no ledger write. With ``envelope=``
@@ -43,7 +45,7 @@ class Step:
     """One decision, as recorded and as replayed."""
 
     step: int
-    kind: str  # envelope | model | reconcile | gate | approval
+    kind: str  # envelope | model | reconcile | gate | approval | posting
     subject: str  # what the decision is about (an invoice id, a reference, the envelope)
     recorded: Any
     replayed: Any
@@ -234,8 +236,67 @@ def replay_recording(ledger, event, *, envelope=None, only_trace: str | None = N
         add("approval", invoice, {"approval_requested": asked}, {"approval_requested": needs}, trace=trace,
             detail=f"approval request {requested[trace]}" if asked else "")
         run.writes.append({"invoice_id": invoice, "trace_id": trace, "recorded": mine, "replayed": again})
+    for w in list(run.writes):
+        if w["trace_id"]:
+            _replay_postings(ledger, run, env, registry, w, add)
     run.model_calls = _model_calls(ledger, event.run_id, payload)
     return run
+
+
+def _replay_postings(ledger, run: RunReplay, env, registry, write: dict, add) -> None:
+    """The trace's later decisions on its write (the posting run: the write with its approval).
+
+    Inputs: the approval request's arguments; the approval as it stood at the decision
+    (the decisions recorded before it, the request's expiry and quorum); the preview digest
+    the write was checked against (the executed write's, else the approved one). The kill
+    switch state is not recorded: a recorded ``kill_switch`` refusal replays as a divergence.
+    """
+    import sqlalchemy as sa
+
+    from governed_agents.approvals import get_request
+    from governed_agents.gate import ApprovalEvidence, GateState, ToolCallRequest, decide
+    from governed_agents.ledger.audit import AuditEvent, as_utc
+    from governed_agents.ledger.schema import audit_events
+
+    trace = write["trace_id"]
+    with ledger.engine.connect() as c:
+        events = [AuditEvent.from_row(r) for r in c.execute(
+            sa.select(audit_events).where(audit_events.c.trace_id == trace,
+                                          audit_events.c.kind.in_(["tool.decision", "tool.executed"]),
+                                          audit_events.c.run_id != run.run_id)
+            .order_by(audit_events.c.seq)).mappings()]
+    for i, e in enumerate(events):
+        request_id = e.payload.get("approval_request_id")
+        if e.kind != "tool.decision" or not request_id or e.payload.get("tool") != WRITE_TOOL:
+            continue
+        request = get_request(ledger, request_id)
+        at = as_utc(e.ts)
+        before = [d for d in request.decisions if as_utc(d.decided_at) <= at]
+        approvers = tuple(d.approver for d in before if d.decision == "approve")
+        if any(d.decision == "reject" for d in before):
+            status = "rejected"
+        elif len(set(approvers)) >= request.min_approvals:
+            status = "approved"
+        elif at >= as_utc(request.expires_at):
+            status = "expired"
+        else:
+            status = "pending"
+        executed = next((x for x in events[i + 1:] if x.kind == "tool.executed"
+                         and x.payload.get("approval_request_id") == request_id), None)
+        preview_digest = executed.payload.get("preview_digest") if executed else request.preview_digest
+        evidence = ApprovalEvidence(request_id=request.id, status=status, approvers=approvers,
+                                    preview_digest=request.preview_digest, expires_at=request.expires_at,
+                                    min_approvals_met=len(set(approvers)) >= request.min_approvals)
+        decision = decide(env, registry, ToolCallRequest(
+            tool=WRITE_TOOL, arguments=request.arguments, task_id=trace, trace_id=trace, workflow=env.workflow,
+            principal="agent.invoice", approval=evidence, preview_digest=preview_digest), GateState(now=at))
+        recorded = e.payload.get("decision", {})
+        mine = {"outcome": recorded.get("outcome"), "reasons": [r.get("code") for r in recorded.get("reasons", [])]}
+        again = {"outcome": decision.outcome, "reasons": list(decision.codes)}
+        add("posting", f"{WRITE_TOOL} {write['invoice_id']} (approval {request_id})", mine, again, trace=trace,
+            detail=f"run {e.run_id}: approval {status} by {', '.join(approvers) or 'nobody'} at the decision")
+        run.writes.append({"invoice_id": write["invoice_id"], "trace_id": trace, "recorded": mine,
+                           "replayed": again, "posting_run_id": e.run_id, "approval_request_id": request_id})
 
 
 def _run_audit(ledger, run_id: str) -> tuple[dict[str, str], dict[str, dict], dict[str, str]]:

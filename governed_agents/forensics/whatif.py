@@ -8,8 +8,9 @@ recorded:
 - ``denied``: proposed writes the gate would have denied (with its reasons:
   a tool removed from ``allowed_tools``, a write-forbidding pattern, …);
 - ``needs_approval``: writes that would have needed an approval they did not
-  need (``write_actions_require_approval`` turned on), and ``approval_dropped``
-  the reverse;
+  need — at proposal (``write_actions_require_approval`` turned on) or when
+  carried out (``stage: posting``: e.g. ``min_approvals`` raised, so the approval
+  given is short of the quorum) — and ``approval_dropped`` the reverse;
 - ``reconcile_changed``: invoices whose reconciliation outcome a changed
   threshold (``parameters.price_tolerance_pct``, ``amount_tolerance``, the
   injection threshold) would change;
@@ -126,12 +127,14 @@ def _writes(report: WhatIfReport, run: RunReplay) -> None:
         recorded, again = w["recorded"] or {}, w["replayed"]
         if again is None:
             continue  # no longer proposed: reported under reconcile_changed
-        report.writes += 1
-        if again["outcome"] == "needs_approval":
-            report.writes_needing_approval += 1
-        item = {"run_id": run.run_id, "invoice_id": w["invoice_id"], "trace_id": w["trace_id"],
-                "tool": "erp.create_journal_entry", "recorded": recorded.get("outcome"), "would_be": again["outcome"],
-                "reasons": again["reasons"]}
+        posting = "posting_run_id" in w
+        if not posting:
+            report.writes += 1
+            if again["outcome"] == "needs_approval":
+                report.writes_needing_approval += 1
+        item = {"run_id": w.get("posting_run_id", run.run_id), "stage": "posting" if posting else "proposal",
+                "invoice_id": w["invoice_id"], "trace_id": w["trace_id"], "tool": "erp.create_journal_entry",
+                "recorded": recorded.get("outcome"), "would_be": again["outcome"], "reasons": again["reasons"]}
         if again["outcome"] == "deny" and recorded.get("outcome") != "deny":
             report.denied.append(item)
         elif again["outcome"] == "needs_approval" and recorded.get("outcome") == "allow":
