@@ -30,6 +30,7 @@ _EXPORTS = {
     "write_report": "governed_agents.evals.results",
     "promote": "governed_agents.evals.release",
     "PromotionResult": "governed_agents.evals.release",
+    "PromotionRefused": "governed_agents.evals.release",
     "run_canary": "governed_agents.evals.canary",
     "CanaryReport": "governed_agents.evals.canary",
 }
