@@ -81,7 +81,7 @@ class _Run:
         self.threshold = float(params.injection_threshold)
         self.tolerance = params.amount_tolerance
         self.price_pct = params.price_tolerance_pct
-        self.scores: dict[str, InjectionScore] = {}
+        self.scores: dict[str | tuple[str, str], InjectionScore] = {}  # by text (header) or (context, text)
         self.extracted: dict[str, str | None] = {}
         self.seen_numbers: dict[tuple[str, str], str] = {}  # (tax id, number) → first invoice id
         self.batch_invoiced: dict[tuple[str, int], int] = {}  # (po, line) → units invoiced by matched invoices
@@ -226,19 +226,21 @@ class _Run:
                 result = scores[text] = scorer(text, context="data")
             if result.score >= threshold:
                 flagged.append((name, first, result))
+        # Descriptions and memos are the invoice's own words, where payment wording ("please pay by
+        # Friday", "contact billing at +1 …") is ordinary: scored in the invoice_memo context.
         for line in lines:
             text = line[9]  # description
             if text:
-                result = scores.get(text)
+                result = scores.get(("invoice_memo", text))
                 if result is None:
-                    result = scores[text] = scorer(text, context="data")
+                    result = scores[("invoice_memo", text)] = scorer(text, context="invoice_memo")
                 if result.score >= threshold:
                     flagged.append(("description", line, result))
             text = line[13]  # memo
             if text:
-                result = scores.get(text)
+                result = scores.get(("invoice_memo", text))
                 if result is None:
-                    result = scores[text] = scorer(text, context="data")
+                    result = scores[("invoice_memo", text)] = scorer(text, context="invoice_memo")
                 if result.score >= threshold:
                     flagged.append(("memo", line, result))
         if not flagged:

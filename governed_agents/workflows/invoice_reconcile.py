@@ -245,13 +245,21 @@ def summarise(result, requests: list, *, batch_id: str) -> dict:
     from collections import Counter
 
     outcomes = {o.invoice_id: o.reason for o in result.outcomes}
+    # A screened-out invoice is an exception a person sees, with why: the fields that scored at or
+    # above the threshold and their signals (kind, span in the field, weight, excerpt).
+    screened = [o for o in result.outcomes if o.reason == "suspected_injection"]
     return {
         "batch_id": batch_id,
         "invoices": len(outcomes),
         "by_reason": dict(sorted(Counter(outcomes.values()).items())),
         "outcomes": outcomes,
         "approval_requests": [r.id for r in requests],
+        "injection_evidence": {o.invoice_id: list(o.injection) for o in screened[:_MAX_EVIDENCE]},
+        "injection_evidence_omitted": max(0, len(screened) - _MAX_EVIDENCE),
     }
+
+
+_MAX_EVIDENCE = 200  # invoices whose injection evidence a run receipt carries in full
 
 
 def injection_leaks(result, envelope, *, scorer=None) -> list[dict]:
@@ -264,6 +272,7 @@ def injection_leaks(result, envelope, *, scorer=None) -> list[dict]:
     threshold = envelope.envelope.safety.block_on_prompt_injection_score_gte
     leaks = []
     scores: dict[str, float] = {}  # a score is a function of the text: score each distinct text once
+    evidence: dict[str, object] = {}
     for outcome in result.outcomes:
         if outcome.reason != "matched" or not outcome.proposal:
             continue
@@ -271,9 +280,11 @@ def injection_leaks(result, envelope, *, scorer=None) -> list[dict]:
         if not text:
             continue
         if text not in scores:
-            scores[text] = scorer(text, context="data").score
+            evidence[text] = scorer(text, context="data")
+            scores[text] = evidence[text].score
         if scores[text] >= threshold:
-            leaks.append({"invoice_id": outcome.invoice_id, "score": round(scores[text], 3), "text": text[:200]})
+            leaks.append({"invoice_id": outcome.invoice_id, "score": round(scores[text], 3), "text": text[:200],
+                          "signals": [s.to_dict() for s in getattr(evidence.get(text), "signals", ())]})
     return leaks
 
 
