@@ -154,9 +154,12 @@ def request_approval(
     conn=None,
 ) -> ApprovalRequest:
     """Record a pending approval request and its ``approval.requested`` audit event."""
+    from governed_agents.safety.pii import maybe_redact
+
     now = now or utcnow()
     permissions = envelope.envelope.permissions
     expires_at = now + dt.timedelta(hours=float(permissions.approval_expiry_hours))
+    reason = maybe_redact(reason, envelope)  # free text a person reads: no raw personal data kept
     row = {
         "id": str(uuid.uuid4()),
         "batch_id": batch_id,
@@ -506,8 +509,25 @@ def _check(request, principal, decision, now, rebuild_preview) -> None:
             )
 
 
+def _redacted_reason(workflow: str, reason: str | None) -> str | None:
+    """The approver's reason as stored (table and append-only audit chain): redacted per the
+    workflow's logging.redact_pii; an envelope that cannot be loaded means redact (fail closed)."""
+    if not reason:
+        return reason
+    from governed_agents.envelope import find_envelope
+    from governed_agents.errors import GovernanceError
+    from governed_agents.safety.pii import maybe_redact
+
+    try:
+        envelope = find_envelope(workflow)
+    except GovernanceError:
+        envelope = None
+    return maybe_redact(reason, envelope)
+
+
 def _record(ledger, c, request: ApprovalRequest, claims, decision, reason, now) -> ApprovalDecision:
     principal = claims.principal
+    reason = _redacted_reason(request.workflow, reason)
     c.execute(
         approval_decisions.insert().values(
             id=str(uuid.uuid4()),
