@@ -18,7 +18,7 @@ Redaction placeholders (``[EMAIL_1]``) are not citations.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 # Words that make a sentence a claim on a topic. A topic without an entry here
