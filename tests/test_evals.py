@@ -185,11 +185,14 @@ def test_case_files_with_errors_are_refused_with_file_and_field(tmp_path, monkey
 # -- the release gate ------------------------------------------------------------------------------------------
 
 
-def test_promote_refuses_a_weakened_envelope_and_changes_nothing(tmp_path, policies):
+def test_promote_refuses_a_weakened_envelope_and_changes_nothing(tmp_path, policies, db_url, monkeypatch):
+    """On both ledger backends: the deployment's ledger is SQLite or PostgreSQL (the sandbox is always SQLite)."""
     from governed_agents.cli.main import main
     from governed_agents.ledger import Ledger
 
+    monkeypatch.setenv("GOVERNED_AGENTS_DB_URL", db_url)
     ledger = Ledger.open()
+    assert ledger.url == db_url
     head = ledger.head()[0]
     before_tables = ledger_snapshot(ledger)["tables"]
     deployed = (policies / f"{WORKFLOW}.yaml").read_bytes()
