@@ -381,3 +381,31 @@ def test_cli_run_and_list(ledger, erp, monkeypatch):
     assert "duplicate_payments   7 * * * *" in listed.stdout and "RED: 2 duplicate payment(s)" in listed.stdout
     assert "spend_anomaly" in listed.stdout and "never run" in listed.stdout
     assert cli_run("run", "nonsense").returncode == 2
+
+
+def test_invoices_loaded_twice_are_found_before_anything_is_paid(ledger, erp):
+    seed_erp(erp, bad=False)
+
+    def line(invoice_id, tax_id, number, total, row):
+        return {"import_batch": "b2", "source_row": row, "invoice_id": invoice_id, "vendor_tax_id": tax_id,
+                "invoice_number": number, "currency": "EUR", "line_total": total}
+
+    with erp.begin() as c:
+        c.execute(insert(invoice_lines), [
+            line("I1", "DE1", "R-100", "60.00", 2), line("I1", "DE1", "R-100", "40.00", 3),
+            line("I2", "DE1", "r 100", "100.00", 4),  # the same invoice again, number typed differently
+            line("I3", "DE1", "R-200", "100.00", 5),  # another invoice of the same amount
+            line("I4", "DE1", "R-100", "abc", 6),  # an unreadable total: cannot be compared
+            line("I5", "DE2", "R-100", "100.00", 7),  # another vendor
+        ])
+    result = run_monitor("duplicate_payments", ledger=ledger, erp_engine=erp, now=NOW)
+    assert [(f["kind"], f["invoice_ids"], f["amount"]) for f in result.findings] == [
+        ("invoice_near", ["I1", "I2"], "100.00")]
+    assert result.checked == {"entries": 3, "invoices": 7}
+
+
+def test_duplicate_invoices_exact():
+    rows = [{"invoice_id": "a", "vendor_tax_id": "T", "invoice_number": "9", "currency": "EUR", "total": "5"},
+            {"invoice_id": "b", "vendor_tax_id": "T", "invoice_number": "9", "currency": "EUR", "total": "5.0"},
+            {"invoice_id": "c", "vendor_tax_id": None, "invoice_number": "9", "currency": "EUR", "total": "5"}]
+    assert [(f["kind"], f["invoice_ids"]) for f in checks.duplicate_invoices(rows)] == [("invoice_exact", ["a", "b"])]

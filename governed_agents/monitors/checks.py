@@ -52,6 +52,36 @@ def duplicate_payments(entries: Iterable[dict]) -> list[dict]:
     return findings
 
 
+def duplicate_invoices(invoices: Iterable[dict]) -> list[dict]:
+    """Invoices loaded more than once under different invoice ids: the same vendor (tax id),
+    the same total and the same (``exact``) or nearly the same (``near``) invoice number —
+    the duplicate payment before it happens. Each invoice needs ``invoice_id``,
+    ``vendor_tax_id``, ``invoice_number``, ``currency`` and ``total``; invoices without a
+    tax id, number or total cannot be compared and are skipped.
+    """
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for inv in invoices:
+        if not inv.get("vendor_tax_id") or not inv.get("invoice_number") or inv.get("total") is None:
+            continue
+        key = (inv["vendor_tax_id"], inv.get("currency") or "", Decimal(str(inv["total"])),
+               normalise_invoice_number(inv["invoice_number"]))
+        groups[key].append(inv)
+    findings = []
+    for (tax_id, currency, total, _), rows in sorted(groups.items(), key=lambda kv: [str(k) for k in kv[0]]):
+        if len({r["invoice_id"] for r in rows}) < 2:
+            continue
+        numbers = sorted({r["invoice_number"] for r in rows})
+        findings.append({
+            "kind": "invoice_exact" if len(numbers) == 1 else "invoice_near",
+            "vendor_tax_id": tax_id,
+            "currency": currency,
+            "amount": str(total),
+            "invoice_numbers": numbers,
+            "invoice_ids": sorted({r["invoice_id"] for r in rows}),
+        })
+    return findings
+
+
 def spend_drift(workflow: str, baseline: dict, recent: dict, *, max_drift_pct: float,
                 min_tasks: int) -> dict | None:
     """A finding if cost per completed task in ``recent`` rose more than ``max_drift_pct``

@@ -74,8 +74,13 @@ def _duplicate_payments(read: Reader, params: dict, now: dt.datetime) -> tuple[l
     since = (now - dt.timedelta(days=days)).isoformat() if days else None
     entries = read("erp.list_posted_entries", {"posted_since": since} if since else {}).entries
     found = checks.duplicate_payments([e.model_dump() for e in entries])
+    checked = {"entries": len(entries)}
+    if params.get("check_invoices", True):
+        invoices = read("erp.list_invoices", {}).invoices
+        found += checks.duplicate_invoices([i.model_dump() for i in invoices])
+        checked["invoices"] = len(invoices)
     subjects = list(params.get("subject_workflows", [])) if found else []
-    return found, {"entries": len(entries)}, subjects
+    return found, checked, subjects
 
 
 def _spend_anomaly(read: Reader, params: dict, now: dt.datetime) -> tuple[list[dict], dict, list[str]]:

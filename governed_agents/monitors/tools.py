@@ -39,6 +39,18 @@ class PostedEntries(_Strict):
     entries: list[PostedEntry]
 
 
+class InvoiceHeader(_Strict):
+    invoice_id: str
+    vendor_tax_id: str | None
+    invoice_number: str | None
+    currency: str | None
+    total: Decimal | None  # None when a line total is missing or not a number
+
+
+class InvoiceHeaders(_Strict):
+    invoices: list[InvoiceHeader]
+
+
 class NoInput(_Strict):
     pass
 
@@ -108,6 +120,28 @@ def monitor_toolset(ledger, erp_engine):
         return {"entries": [{"entry_id": r["entry_id"], "vendor_id": r["vendor_id"], "invoice_id": r["invoice_id"],
                              "invoice_number": numbers.get(r["invoice_id"]), "currency": r["currency"],
                              "amount": r["amount"], "posted_at": as_utc(r["posted_at"])} for r in rows]}
+
+    @registry.tool(name="erp.list_invoices", input=NoInput, output=InvoiceHeaders,
+                   side_effect="read", reversible=True, data_classes=("financial",),
+                   description="Loaded invoices (one header per invoice id: vendor tax id, number, total).")
+    def list_invoices(args: NoInput) -> dict:
+        from governed_agents.erp.schema import invoice_lines as t
+
+        headers: dict[str, dict] = {}
+        with erp_engine.connect() as c:
+            rows = c.execute(select(t.c.invoice_id, t.c.vendor_tax_id, t.c.invoice_number, t.c.currency,
+                                    t.c.line_total).where(t.c.invoice_id.is_not(None)))
+            for invoice_id, tax_id, number, currency, line_total in rows:
+                h = headers.setdefault(invoice_id, {"invoice_id": invoice_id, "vendor_tax_id": tax_id,
+                                                    "invoice_number": number, "currency": currency,
+                                                    "total": Decimal(0)})
+                if h["total"] is None:
+                    continue
+                try:
+                    h["total"] += Decimal(str(line_total).strip())
+                except (ArithmeticError, ValueError):
+                    h["total"] = None  # data quality reports the line; this invoice cannot be compared
+        return {"invoices": list(headers.values())}
 
     @registry.tool(name="ledger.list_pending_approvals", input=NoInput, output=PendingApprovals,
                    side_effect="read", reversible=True,
