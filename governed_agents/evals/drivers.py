@@ -221,8 +221,7 @@ def seed_erp(engine: sa.Engine, fixture: dict) -> None:
         for row, posted in enumerate(fixture.get("posted", []), start=2):
             invoice = posted["invoice"]
             for line in _lines_of(invoice):
-                c.execute(invoice_lines.insert().values(import_batch="eval-fixture", source_row=row,
-                                                        **line._asdict_no_meta()))
+                c.execute(invoice_lines.insert().values(import_batch="eval-fixture", source_row=row, **line))
             c.execute(journal_entries.insert().values(
                 entry_id=f"je-{invoice['invoice_id']}",
                 idempotency_key=f"erp.create_journal_entry:{posted['vendor_id']}:{invoice['invoice_id']}",
@@ -232,22 +231,13 @@ def seed_erp(engine: sa.Engine, fixture: dict) -> None:
     seed_tables(engine, fixture.get("tables") or {})
 
 
-class _Line:
-    """An invoice line from a case (header fields + one line's fields)."""
-
-    def __init__(self, values: dict):
-        self.values = values
-
-    def _asdict_no_meta(self) -> dict:
-        return dict(self.values)
-
-
 _HEADER = ("invoice_id", "vendor_name", "vendor_tax_id", "invoice_number", "invoice_date", "currency",
            "po_reference", "memo")
 _LINE = ("line_no", "sku", "description", "quantity", "unit_price", "line_total")
 
 
-def _lines_of(invoice: dict) -> list[_Line]:
+def _lines_of(invoice: dict) -> list[dict]:
+    """A case invoice (header fields + ``lines``) as one dict per line, every value a string or None."""
     unknown = set(invoice) - set(_HEADER) - {"lines"}
     if unknown:
         raise GovernanceError(f"invoice {invoice.get('invoice_id')!r}: unknown field(s) {', '.join(sorted(unknown))}",
@@ -260,10 +250,9 @@ def _lines_of(invoice: dict) -> list[_Line]:
                                   f"{', '.join(sorted(bad))}", hint=f"line fields: {', '.join(_LINE)}")
         values = {k: (None if invoice.get(k) is None else str(invoice.get(k))) for k in _HEADER}
         values.update({k: (None if line.get(k) is None else str(line.get(k))) for k in _LINE})
-        values.setdefault("line_no", str(number))
         if values["line_no"] is None:
             values["line_no"] = str(number)
-        out.append(_Line(values))
+        out.append(values)
     return out
 
 
@@ -275,7 +264,7 @@ def invoice_lines_of(invoices: list[dict], batch: str = "eval") -> list:
     row = 2
     for invoice in invoices:
         for line in _lines_of(invoice):
-            lines.append(InvoiceLine(**line.values, source_row=row, import_batch=batch))
+            lines.append(InvoiceLine(**line, source_row=row, import_batch=batch))
             row += 1
     return lines
 
