@@ -9,7 +9,6 @@ and the canary reports an exact diff without writing anything.
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 from pathlib import Path
