@@ -13,9 +13,18 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "deploy"))
 
-import validate  # noqa: E402  (deploy/validate.py)
+
+def _load_validate():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("deploy_validate", REPO / "deploy" / "validate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+validate = _load_validate()  # deploy/validate.py (a script, not a package)
 
 
 @pytest.fixture(scope="module")
