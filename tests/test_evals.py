@@ -473,3 +473,25 @@ def test_promote_needs_a_policy_promote_token_and_changes_nothing_without_one(tm
     assert (policies / f"{WORKFLOW}.yaml").read_bytes() == deployed
     assert ledger.head()[0] == head  # refused before any suite ran: nothing recorded
     assert ledger_snapshot(ledger)["tables"] == before_tables
+
+
+def test_a_broken_case_file_fails_the_asset_run_not_the_code_location(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from assets.evals import build_eval_asset
+    from governed_agents.dagster.resources import GovernanceResource
+    from governed_agents.evals.suite import cases_root
+
+    root = tmp_path / "cases"
+    shutil.copytree(cases_root() / WORKFLOW, root / WORKFLOW)
+    (root / WORKFLOW / "zz_broken.yaml").write_text("- {id: half-written}\n")
+    monkeypatch.setenv("GOVERNED_AGENTS_EVAL_CASES", str(root))
+
+    asset = build_eval_asset(WORKFLOW)  # the code location still loads
+    assert {spec.name for spec in asset.check_specs} >= {"tool_misuse_meets_threshold"}
+    result = dg.materialize([asset], resources={"governance": GovernanceResource(
+        ledger_url=f"sqlite:///{tmp_path / 'ledger.sqlite3'}")}, raise_on_error=False,
+        instance=dg.DagsterInstance.ephemeral())
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "zz_broken.yaml" in str(failure.event_specific_data.error)
