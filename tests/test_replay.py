@@ -156,3 +156,24 @@ def test_nothing_to_replay_is_a_refusal(capsys):
     assert "nothing recorded under 'no-such-run'" in capsys.readouterr().err
     assert main(["replay"]) == 2
     assert main(["replay", "x", "--since", "2026-01-01"]) == 2
+
+
+def test_recording_can_be_turned_off_in_the_envelope(tmp_path):
+    import yaml
+
+    from governed_agents.envelope import find_envelope, load_envelope_text
+    from governed_agents.forensics.recording import find_recordings
+    from governed_agents.workflows import invoice_reconcile as wf
+
+    load_demo_batch(tmp_path)
+    ledger = Ledger.open()
+    lines = wf.read_batch(erp_engine())
+    on = find_envelope("invoice_reconcile")
+    data = yaml.safe_load(envelope_text())
+    data.setdefault("parameters", {}).setdefault("extra", {})["record_for_replay"] = False
+    off = load_envelope_text(yaml.safe_dump(data))
+    wf.match(lines, erp_engine(), on, record_to=ledger, run_id="run-on")
+    head = ledger.head()
+    wf.match(lines, erp_engine(), off, record_to=ledger, run_id="run-off")
+    assert [e.run_id for e in find_recordings(ledger, ["run-on", "run-off"])] == ["run-on"]
+    assert ledger.head() == head  # nothing appended for the run that opted out

@@ -23,6 +23,7 @@ as making the replay diverge.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 from governed_agents.canonical import digest
@@ -43,7 +44,6 @@ def _redacted(envelope, document: dict) -> dict:
     if not envelope.envelope.logging.redact_pii:
         return document
     from governed_agents.reconcile import normalize_tax_id
-    from governed_agents.routing.redact import redact
 
     tokens: dict[str, str] = {}
 
@@ -57,7 +57,39 @@ def _redacted(envelope, document: dict) -> dict:
         line["vendor_tax_id"] = token(line.get("vendor_tax_id"))
     for vendor in document["snapshot"]["vendors"]:
         vendor["tax_id"] = token(vendor["tax_id"])
-    return redact(document)
+    return _redact_document(document)
+
+
+# A plain number of at most 12 digits is never personal data to the redactor (bare digit
+# runs are left alone; a card number has 13 or more digits): no need to scan it.
+_PLAIN_NUMBER = re.compile(r"-?\d{1,12}(?:\.\d{1,6})?")
+
+
+def _redact_document(document: Any) -> Any:
+    """``safety.pii.redact(document)``, scanning each distinct string once.
+
+    Batches repeat most values (vendors, SKUs, descriptions, dates, amounts); the
+    redactor numbers placeholders per document, so the same string always gets the
+    same result within it and caching it changes nothing but the time.
+    """
+    from governed_agents.safety.pii import Redactor
+
+    redactor = Redactor()
+    seen: dict[str, str] = {}
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            done = seen.get(value)
+            if done is None:
+                done = seen[value] = value if _PLAIN_NUMBER.fullmatch(value) else redactor.text(value)
+            return done
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(item) for item in value]
+        return value
+
+    return walk(document)
 
 
 def snapshot_slice(snapshot, lines: Iterable, answers: dict[str, str | None]) -> dict:

@@ -95,7 +95,8 @@ def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], st
 
     With ``record_to`` (a ledger) the run's replay recording is appended: the
     (redacted) lines, what the ERP answered, the model's answers and each
-    invoice's outcome (``governed_agents.forensics.recording``).
+    invoice's outcome (``governed_agents.forensics.recording``) — unless the
+    envelope sets ``parameters.extra.record_for_replay: false``.
     """
     from governed_agents.reconcile import ReconcileParams, load_snapshot, reconcile
 
@@ -107,7 +108,7 @@ def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], st
             answers[text] = found = po_extractor(text)
             return found
     result = reconcile(lines, snapshot, params=ReconcileParams.from_envelope(envelope), po_extractor=extractor)
-    if record_to is not None:
+    if record_to is not None and envelope.envelope.parameters.extra.get("record_for_replay", True) is not False:
         from governed_agents.forensics.recording import record_run
 
         record_run(record_to, envelope, run_id=run_id or "", lines=lines, snapshot=snapshot, result=result,
