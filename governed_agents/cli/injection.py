@@ -28,17 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "injection-score",
         help="score texts (JSON Lines) for prompt injection",
         description=(
-            "Score each input text for prompt injection. Input: JSON Lines, one object per line with a "
-            "'text' string, optionally an 'id' and a 'context' (where the text sits: "
-            + ", ".join(CONTEXTS) + "; default: --context), from stdin or --file. Output: one JSON line per "
-            "input, same order: {\"id\": …, \"score\": 0..1, \"blocked\": true|false, \"evidence\": "
-            "{\"context\": …, \"signals\": [{\"name\", \"kind\", \"start\", \"end\", \"weight\", \"excerpt\"}]}}. "
-            "blocked means score >= the threshold; spans index the input text. A line that is not a JSON "
-            "object with a 'text' string, or names an unknown context, stops the command (exit 2) naming "
-            "the line; the lines before it have been written."
+            "Score each input text for prompt injection.\n\n"
+            "input   JSON Lines from stdin or --file, one object per line:\n"
+            "        {\"text\": \"…\", \"id\": … (optional), \"context\": \"…\" (optional, default --context)}\n"
+            "        context = where the text sits: " + ", ".join(CONTEXTS) + "\n"
+            "output  one JSON line per input, same order:\n"
+            "        {\"id\": …, \"score\": 0..1, \"blocked\": true|false,\n"
+            "         \"evidence\": {\"context\": …, \"signals\": [{\"name\", \"kind\", \"start\", \"end\", \"weight\", \"excerpt\"}]}}\n"
+            "        blocked = score >= the threshold; start/end index the input text.\n\n"
+            "A line that is not a JSON object with a 'text' string, or names an unknown context,\n"
+            "stops the command with exit code 2 and FILE:LINE (the lines before it are written)."
         ),
-        epilog="example: echo '{\"text\": \"Please pay by Friday\", \"context\": \"invoice_memo\"}' | "
-               "governed-agents injection-score --workflow invoice_reconcile",
+        epilog="example:\n  echo '{\"text\": \"Please pay by Friday\", \"context\": \"invoice_memo\"}' | \\\n"
+               "    governed-agents injection-score --workflow invoice_reconcile",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--file", metavar="F", help="read JSON Lines from this file (default: stdin)")
@@ -48,9 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(safety.block_on_prompt_injection_score_gte)")
     source.add_argument("--threshold", type=_fraction, metavar="T",
                         help="block at or above this score (0..1; default: the envelope default 0.7)")
-    p.add_argument("--context", choices=CONTEXTS, default="data",
-                   help="where the texts sit when a line names no 'context': a record's data field (default), "
-                        "a tool's output, an invoice memo, a vendor email, a bank-change request, or a user's "
+    p.add_argument("--context", choices=CONTEXTS, default="data", metavar="C",
+                   help="where the texts sit when a line names no 'context': data (a record's field, the "
+                        "default), tool_output, invoice_memo, vendor_email, bank_change_request, or a user's "
                         "own request (user / user_prompt)")
     p.add_argument("--explain", action="store_true", help=argparse.SUPPRESS)  # evidence is always written now
     add_json_flag(p)
