@@ -394,3 +394,11 @@ def test_the_keyword_prefilter_on_the_examples():
         assert [injection.score_text(t) for t in texts] == fast
     finally:
         injection._PREFILTER = True
+
+
+def test_importing_the_scorer_loads_nothing_heavy():
+    code = ("import sys, governed_agents.safety.injection\n"
+            "print(','.join(m for m in ('litellm', 'great_expectations', 'pandas', 'numpy', 'sqlalchemy', 'dagster',"
+            " 'pydantic', 'yaml', 'torch') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "", done.stdout + done.stderr
