@@ -23,8 +23,10 @@ def stream():
     buffer = io.StringIO()
     handler = jsonlog.configure(buffer, level="INFO")
     yield buffer
-    logging.getLogger("governed_agents").removeHandler(handler)
-    logging.getLogger("governed_agents").propagate = True
+    logger = logging.getLogger("governed_agents")
+    logger.removeHandler(handler)
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
 
 
 def _lines(buffer) -> list[dict]:
@@ -102,6 +104,7 @@ def test_dagster_steps_turn_json_logs_on(monkeypatch, capfd):
         for h in [h for h in logger.handlers if getattr(h, "_governed_agents_json", False)]:
             logger.removeHandler(h)
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)
     assert result.success
     lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if x.startswith('{"ts"')]
     (line,) = [x for x in lines if x["message"] == "inside a step"]
