@@ -182,13 +182,13 @@ def approval_requests(context: dg.AssetExecutionContext, config: ApprovalConfig,
                              trace_id=context.run.tags.get(TAG_TRACE) or context.run_id.replace("-", ""),
                              requested_by=config.requested_by, summary=summary,
                              checks=wf.checks_of_run(context.instance, context.run_id))
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(metadata=redacted_metadata({
         "approval_requests": len(requests),
         "batch_id": context.run_id,
         "summary": dg.MetadataValue.json(summary),
         "approve_with": f"governed-agents approvals approve --batch {context.run_id}",
         **receipt_metadata(receipt, prefix="run_receipt"),
-    })
+    }, envelope))
 
 
 @dg.asset(

@@ -109,6 +109,29 @@ def _leaks(paths: list[Path], raw: list[str]) -> list[str]:
     return found
 
 
+def _governed_path(ledger):
+    """Match (model tier for free-text references) → propose → request approvals → approve two
+    (with a reason naming a person) → post them → a run receipt."""
+    envelope = find_envelope("invoice_reconcile")
+    assert envelope.envelope.logging.redact_pii
+    executor = executor_for("invoice_reconcile", ledger)
+    lines = wf.read_batch(erp_engine())
+    assert any(EMAIL in (line.memo or "") for line in lines)  # the system of record holds the raw text
+    result = wf.match(lines, erp_engine(), envelope, po_extractor=wf.model_po_extractor(ledger, envelope))
+    counts = result.counts()
+    assert counts["matched"] >= 10 and counts["suspected_injection"] >= 1
+    proposals = wf.propose(result, executor, envelope, requested_by="alice")
+    requests = wf.request_approvals(proposals, executor, envelope, requested_by="alice", batch_id="b1")
+    token = issue_token("bob", actions=["approval.approve", "approval.reject"], workflows=["invoice_reconcile"])
+    for request in requests[:2]:
+        decide(ledger, request.id, token=token, decision="approve", rebuild_preview=executor.rebuild_preview,
+               reason=f"confirmed by phone with Ms. {NAME}, {PHONE}")
+        assert wf.post(request.id, executor, envelope).outcome == "executed"
+    wf.run_receipt(ledger, envelope, run_id="in-process", trace_id="a" * 32, requested_by="alice",
+                   summary=wf.summarise(result, requests, batch_id="b1"), checks=[])
+    return result, requests
+
+
 def test_no_raw_personal_data_in_any_store_after_a_run(tmp_path, monkeypatch):
     home = config.home()
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
@@ -120,25 +143,8 @@ def test_no_raw_personal_data_in_any_store_after_a_run(tmp_path, monkeypatch):
     load_csv_dir(data, erp_engine())
 
     # -- the in-process governed path ------------------------------------------------------
-    envelope = find_envelope("invoice_reconcile")
-    assert envelope.envelope.logging.redact_pii
     ledger = Ledger.open()
-    executor = executor_for("invoice_reconcile", ledger)
-    lines = wf.read_batch(erp_engine())
-    assert any(EMAIL in (line.memo or "") for line in lines)  # the system of record holds the raw text
-    result = wf.match(lines, erp_engine(), envelope, po_extractor=wf.model_po_extractor(ledger, envelope))
-    counts = result.counts()
-    assert counts["matched"] >= 10 and counts["suspected_injection"] >= 1
-    proposals = wf.propose(result, executor, envelope, requested_by="alice")
-    requests = wf.request_approvals(proposals, executor, envelope, requested_by="alice", batch_id="b1")
-    token = issue_token("bob", actions=["approval.approve", "approval.reject"], workflows=["invoice_reconcile"])
-    seeded_invoices = {p.invoice_id for p in proposals}
-    decided = [r for r in requests if r.arguments["invoice_id"] in seeded_invoices][:2]
-    for request in decided:
-        decide(ledger, request.id, token=token, decision="approve", rebuild_preview=executor.rebuild_preview)
-        assert wf.post(request.id, executor, envelope).outcome == "executed"
-    wf.run_receipt(ledger, envelope, run_id="in-process", trace_id="a" * 32, requested_by="alice",
-                   summary=wf.summarise(result, requests, batch_id="b1"), checks=[])
+    result, requests = _governed_path(ledger)
     exported = tmp_path / "exported"
     exported.mkdir()
     for signed in list_receipts(ledger, limit=1000):
@@ -185,3 +191,30 @@ def test_no_raw_personal_data_in_any_store_after_a_run(tmp_path, monkeypatch):
     assert leaks == [], "\n".join(leaks)
     # The exclusion is real: the system of record still holds the raw memos.
     assert _leaks([erp_db], [EMAIL]) or _leaks([erp_db.with_name(erp_db.name + "-wal")], [EMAIL])
+
+
+def test_no_raw_personal_data_in_the_postgresql_ledger(tmp_path, monkeypatch, pg_url):
+    """The same governed path with the ledger on PostgreSQL: every text of every ledger table is searched."""
+    import sqlalchemy as sa
+
+    monkeypatch.setenv("GOVERNED_AGENTS_DB_URL", pg_url)
+    data = tmp_path / "data"
+    generate(data, invoices=60, seed=31)
+    generator_ibans, _, _ = _seed_pii(data)
+    load_csv_dir(data, erp_engine())
+    ledger = Ledger.open()
+    assert ledger.dialect == "postgresql"
+    _governed_path(ledger)
+    raw = _raw_values(generator_ibans)
+    leaks, cells = [], 0
+    meta = sa.MetaData()
+    meta.reflect(ledger.engine)
+    assert {"transcripts", "receipts", "audit_events", "approval_requests"} <= set(meta.tables)
+    with ledger.engine.connect() as c:
+        for table in meta.sorted_tables:
+            for row in c.execute(sa.select(table)):
+                for value in row:
+                    cells += 1
+                    text = value if isinstance(value, str) else json.dumps(value, default=str)
+                    leaks += [f"{v!r} in {table.name}" for v in raw if v in text]
+    assert cells > 1000 and leaks == [], "\n".join(sorted(set(leaks)))

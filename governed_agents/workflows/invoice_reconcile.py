@@ -223,9 +223,14 @@ def run_receipt(ledger, envelope, *, run_id: str, trace_id: str, requested_by: s
     from governed_agents.receipts.model import Receipt
     from governed_agents.receipts.signing import sign_receipt
     from governed_agents.receipts.store import store_receipt
+    from governed_agents.safety.pii import maybe_redact
     from governed_agents.timeutil import utcnow
 
     now = utcnow()
+    # Free text in the summary (e.g. injection evidence quoting a memo) goes into the append-only
+    # chain and the receipt: redacted per logging.redact_pii, one placeholder numbering for both.
+    safe = maybe_redact({"summary": summary, "checks": checks, "notes": notes}, envelope)
+    summary, checks, notes = safe["summary"], safe["checks"], safe["notes"]
     with ledger.transaction() as c:
         anchor = ledger.append("run.receipted", {"summary": summary, "checks": checks, "notes": notes},
                                actor="dagster", workflow=envelope.envelope.workflow, trace_id=trace_id,
