@@ -5,6 +5,7 @@ its evidence — field, score, signals with spans into that field — reaches th
 from __future__ import annotations
 
 import json
+import re
 
 import sqlalchemy as sa
 
@@ -64,6 +65,9 @@ def test_a_blocked_memo_is_a_visible_exception_with_its_evidence_in_the_run_rece
     stored = verify_signed(get_receipt(ledger, signed.receipt.receipt_id), public_key())
     evidence = stored.extra["summary"]["injection_evidence"]
     assert evidence == json.loads(json.dumps(summary["injection_evidence"]))
+    # excerpts are redacted like the rest of a receipt (an injection memo carries an IBAN)
+    excerpts = " ".join(s["excerpt"] for fields in evidence.values() for f in fields for s in f["signals"])
+    assert "[IBAN_" in excerpts and not re.search(r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b", excerpts)
     assert [e.kind for e in ledger.events()] == ["run.receipted", "receipt.issued"] and ledger.verify().ok
     with ledger.engine.connect() as c:
         assert c.execute(sa.text("select count(*) from approval_requests")).scalar() == 0

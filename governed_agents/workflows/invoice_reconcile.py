@@ -250,6 +250,8 @@ def summarise(result, requests: list, *, batch_id: str) -> dict:
     """The run's outcome in numbers and ids: what the CLI prints and the run receipt holds."""
     from collections import Counter
 
+    from governed_agents.safety.pii import redact
+
     outcomes = {o.invoice_id: o.reason for o in result.outcomes}
     # A screened-out invoice is an exception a person sees, with why: the fields that scored at or
     # above the threshold and their signals (kind, span in the field, weight, excerpt).
@@ -260,7 +262,8 @@ def summarise(result, requests: list, *, batch_id: str) -> dict:
         "by_reason": dict(sorted(Counter(outcomes.values()).items())),
         "outcomes": outcomes,
         "approval_requests": [r.id for r in requests],
-        "injection_evidence": {o.invoice_id: list(o.injection) for o in screened[:_MAX_EVIDENCE]},
+        # excerpts quote the invoice's text: redacted like everything else a receipt keeps
+        "injection_evidence": redact({o.invoice_id: list(o.injection) for o in screened[:_MAX_EVIDENCE]}),
         "injection_evidence_omitted": max(0, len(screened) - _MAX_EVIDENCE),
     }
 
