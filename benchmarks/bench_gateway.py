@@ -399,7 +399,8 @@ def run(quick: bool) -> list:
     mixes = [(0.60, 0.04, 0.04)] if quick else [(0.60, 0.04, 0.04), (0.40, 0.08, 0.06), (0.20, 0.15, 0.10)]
     bench_cost(items, mixes)
     for mix, routed, direct, same in RAW["cost"]:
-        rows.append(Row("gateway", f"USD per completed task, mix {mix}", float(routed), float(direct), "USD",
+        rows.append(Row("gateway", f"cost per completed task, mix {mix}", float(routed) * 1e6, float(direct) * 1e6,
+                        "µUSD",
                         float(routed / direct) if direct else None, "deterministic (seeded batch, offline model)",
                         1, "every item to the reasoning tier", note=f"outcomes identical on {same}"))
     return rows

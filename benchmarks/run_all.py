@@ -149,6 +149,8 @@ def run_one(name: str, quick: bool, result_dir: Path) -> tuple[list[Row], str | 
 def _num(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
+    if value and abs(value) < 0.01:
+        return f"{value:.3g}" + (f" {unit}" if unit else "")
     digits = 0 if abs(value) >= 1000 else 2 if abs(value) >= 1 else 3
     return f"{value:,.{digits}f}" + (f" {unit}" if unit else "")
 
