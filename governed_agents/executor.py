@@ -147,6 +147,8 @@ class GovernedExecutor:
             # Counts of recorded writes against the envelope's autonomous_writes bounds, if any.
             bounds_snapshot = bounds.snapshot(self.ledger, task.envelope, spec, arguments,
                                               run_id=task.run_id, task_id=task.task_id, now=now)
+        # Where the write's arguments contradict the system of record (the tool's record_check).
+        record = self._record_check(spec, arguments) if spec is not None and spec.record_check else ()
         switch = kill_switch.state(self.ledger, task.workflow)
         request = ToolCallRequest(
             tool=tool,
@@ -164,6 +166,7 @@ class GovernedExecutor:
             kill_switch_global=switch.global_engaged,
             kill_switch_workflow=switch.workflow_engaged,
             bounds=bounds_snapshot,
+            record=record,
             autonomy_level=autonomy.effective_level(self.ledger, task.envelope),
             now=now,
         )
@@ -518,6 +521,18 @@ class GovernedExecutor:
             raise GovernanceError(f"the preview builder of {spec.name} returned {len(built)} previews "
                                   f"for {len(validated)} inputs")
         return [{"tool": spec.name, "arguments": a, **b} for a, b in zip(arguments, built)]
+
+    def _record_check(self, spec, arguments: dict) -> tuple[tuple[str, str], ...]:
+        """The write's disagreements with the system of record, for the gate (fail closed)."""
+        try:
+            validated = spec.input_model.model_validate(arguments)
+        except Exception:
+            return ()  # the gate reports the schema errors
+        try:
+            return tuple((str(code), str(message)) for code, message in spec.record_check(validated) or ())
+        except Exception as exc:  # noqa: BLE001 - an unreadable record is no licence to write
+            return (("record_unverified", f"{spec.name}: the system of record could not be read to check "
+                                          f"the arguments ({type(exc).__name__}: {exc})"),)
 
     def _preview_if_valid(self, spec, arguments: dict) -> tuple[dict | None, str | None]:
         try:

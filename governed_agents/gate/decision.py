@@ -15,6 +15,9 @@ a fixed order and the first that fails settles the outcome:
    tokens used < max_tokens_per_task              -> deny  ``tool_call_budget_exhausted`` / ``token_budget_exhausted``
 5. the kill switch is off (writes only; reads continue) -> deny ``kill_switch``
 6. the pattern permits writes                     -> deny  ``pattern_forbids_write``
+   the write's arguments agree with the system of record (``state.record``: what the
+   tool's ``record_check`` found, run by the executor) -> deny ``record_not_found`` /
+                                                     ``record_mismatch`` / ``record_unverified``
 7. the workflow's autonomy level (earned execution rights, ``governed_agents.autonomy``):
    ``suggest`` refuses every write                -> deny  ``autonomy_suggest``
    ``draft`` drafts (asks for approval) but never executes, approved or not
@@ -62,6 +65,9 @@ REASON_CODES: tuple[str, ...] = (
     "token_budget_exhausted",
     "kill_switch",
     "pattern_forbids_write",
+    "record_not_found",
+    "record_mismatch",
+    "record_unverified",
     "within_bounds",
     "bound_exceeded",
     "bound_amount",
@@ -131,6 +137,9 @@ class GateState:
     #: Counts of recorded writes against the call's autonomous-write bounds
     #: (``governed_agents.bounds.BoundsSnapshot``), or None when not counted.
     bounds: Any = None
+    #: Where a write's arguments disagree with the system of record, as ``(code, message)``
+    #: pairs from the tool's ``record_check`` (empty: they agree, or the tool has no check).
+    record: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +270,7 @@ _R_AUTONOMY_DRAFT = Reason(
     "autonomy_draft", "the workflow's autonomy level is draft: the agent drafts writes for a person to apply; "
     "it executes none, approved or not")
 _NO_REASONS: tuple[Reason, ...] = ()
+_RECORD_CODES = frozenset({"record_not_found", "record_mismatch", "record_unverified"})
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -392,6 +402,12 @@ def _decide(envelope: LoadedEnvelope, registry: ToolRegistry, request: ToolCallR
         return Decision(DENY, (reason,), tool, "write", plan.version, plan.digest, validated)
     if plan.writes_forbidden:
         return Decision(DENY, (plan.r_pattern,), tool, "write", plan.version, plan.digest, validated)
+    if state.record:
+        # A caller's statement of a recorded fact (an amount, a request's IBAN) is not what a
+        # bound or an approver may rely on: a write that contradicts the record does not run.
+        reasons = tuple(Reason(code if code in _RECORD_CODES else "record_mismatch", str(message))
+                        for code, message in state.record)
+        return Decision(DENY, reasons, tool, "write", plan.version, plan.digest, validated)
     level = state.autonomy_level
     if level is not None and level != "bounded":
         if level == "suggest":

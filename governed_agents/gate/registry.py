@@ -10,6 +10,13 @@ A write tool declares whether it can be undone: ``reversible=True`` with a
 compensating write (a ``Compensation``: a tool of the same workflow and its
 arguments). ``governed-agents undo`` proposes that write through the ordinary
 gate and approval path (see ``governed_agents/undo.py``).
+
+A write whose arguments restate facts the system of record holds (an amount, the
+vendor and IBAN of a recorded request) declares a ``record_check``: given the
+validated input it reads the system of record and returns the disagreements as
+``(code, message)`` pairs (``record_not_found`` / ``record_mismatch``). The
+executor runs it before the gate; the gate refuses such a write. A caller's
+statement is then never what a bound or an approver relies on.
 """
 
 from __future__ import annotations
@@ -50,6 +57,10 @@ class Compensation:
 #: Takes the original write's receipt (``receipts.model.Receipt``), returns its compensation.
 CompensationBuilder = Callable[[Any], Compensation]
 
+#: Takes a write's validated input, returns how it disagrees with the system of record
+#: as ``(code, message)`` pairs, code ``record_not_found`` or ``record_mismatch`` (empty: it agrees).
+RecordCheck = Callable[[Any], "list[tuple[str, str]]"]
+
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
@@ -67,6 +78,8 @@ class ToolSpec:
     #: The write tool ``compensate`` names. Declared so that allowing this tool allows its
     #: undo too (the gate adds it to the envelope's allowlist; see docs/gate.md).
     compensation_tool: str | None = None
+    #: Reads the system of record and says where the write's arguments disagree with it.
+    record_check: RecordCheck | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -96,6 +109,9 @@ class ToolSpec:
                 problems.append("compensate needs compensation_tool: the name of the write tool it returns")
         elif self.compensation_tool is not None:
             problems.append("compensation_tool is given without compensate")
+        if self.record_check is not None and (not callable(self.record_check) or self.side_effect != "write"):
+            problems.append("record_check is for write tools only: a callable taking the validated input "
+                            "and returning (code, message) pairs")
         if problems:
             raise ToolRegistrationError(
                 f"tool {self.name!r} cannot be registered: " + "; ".join(problems),
@@ -180,13 +196,16 @@ class ToolRegistry:
         data_classes: tuple[str, ...] = (),
         compensate: CompensationBuilder | None = None,
         compensation_tool: str | None = None,
+        record_check: RecordCheck | None = None,
     ) -> Callable[[Callable[..., Any]], RegisteredTool]:
         """Register the decorated function as tool ``name``; returns its ``RegisteredTool`` handle.
 
         ``reversible`` says whether the tool's effect can be undone; for a write,
         ``compensate(receipt) -> Compensation`` says how, calling the write tool
         ``compensation_tool`` (without them, ``undo`` refuses: nothing says which
-        write would reverse this one).
+        write would reverse this one). ``record_check(input) -> [(code, message)]``
+        names the arguments a write restates from the system of record that do not
+        hold there; the gate refuses such a write (``record_not_found`` / ``record_mismatch``).
         """
 
         def register(function: Callable[..., Any]) -> RegisteredTool:
@@ -204,6 +223,7 @@ class ToolRegistry:
                 data_classes=tuple(data_classes),
                 compensate=compensate,
                 compensation_tool=compensation_tool,
+                record_check=record_check,
             )
             return self._add(spec, function)
 
