@@ -4,7 +4,9 @@
 ``expenses.find_missing_receipts`` (card transactions with no receipt) and the
 write tool ``outbox.send_reminder`` (a reminder is a row in the ``outbox``
 table). A sent reminder cannot be unsent: the tool is registered
-``reversible=False`` and ``governed-agents undo`` refuses it.
+``reversible=False`` and ``governed-agents undo`` refuses it. Its amount decides
+the envelope's ``approval_above`` bound, so its ``record_check`` makes the gate
+refuse a reminder whose amount, currency or employee is not the transaction's.
 
 ``seed_expenses`` makes deterministic demo data (employees with managers, card
 transactions, receipts for most of them).
@@ -73,6 +75,31 @@ def reminder_key(args: SendReminderInput) -> str:
     return f"outbox.send_reminder:{args.txn_id}:{args.reminder_date}"
 
 
+def check_reminder_record(engine: Engine, args: SendReminderInput) -> list[tuple[str, str]]:
+    """Where a reminder's arguments disagree with the card transaction (the write's ``record_check``).
+
+    The amount decides the envelope's ``approval_above`` bound, so it must be the
+    transaction's, not the caller's: stating 40.00 for an 812.40 transaction is refused
+    by the gate, as is another employee or currency, or a transaction that does not exist.
+    """
+    with engine.connect() as c:
+        txn = c.execute(select(card_transactions).where(card_transactions.c.txn_id == args.txn_id)).first()
+    if txn is None:
+        return [("record_not_found", f"card transaction {args.txn_id} does not exist")]
+    t = txn._mapping
+    problems = []
+    if t["employee_id"] != args.employee_id:
+        problems.append(("record_mismatch", f"card transaction {args.txn_id} is {t['employee_id']}'s, "
+                                            f"not {args.employee_id}'s"))
+    if Decimal(str(t["amount"])) != args.amount:
+        problems.append(("record_mismatch", f"amount: stated {args.amount}, card transaction {args.txn_id} "
+                                            f"is {Decimal(str(t['amount'])):.2f}"))
+    if t["currency"] != args.currency:
+        problems.append(("record_mismatch", f"currency: stated {args.currency}, card transaction {args.txn_id} "
+                                            f"is in {t['currency']}"))
+    return problems
+
+
 def expenses_toolset(engine: Engine):
     """A registry with the expense tools bound to ``engine``, and the reminder's preview builder."""
     from governed_agents.gate import ToolRegistry
@@ -100,6 +127,7 @@ def expenses_toolset(engine: Engine):
         reversible=False,  # a sent message cannot be unsent
         idempotency_key=reminder_key,
         data_classes=("pii",),
+        record_check=lambda args: check_reminder_record(engine, args),
     )
     def send_reminder(args: SendReminderInput) -> dict:
         key = reminder_key(args)

@@ -135,6 +135,40 @@ def change_key(args: ChangeBankAccountInput) -> str:
     return f"vendor_master.change_bank_account:{args.vendor_id}:{args.request_id}"
 
 
+def check_change_record(engine: Engine, args: ChangeBankAccountInput) -> list[tuple[str, str]]:
+    """Where a change's arguments disagree with the vendor master (the write's ``record_check``).
+
+    A change applies a recorded request (``bank_change_requests``) or restores the
+    account a recorded change replaced (``undo:<change_id>``): the request must exist
+    and name the same vendor and IBAN. An id a model made up, or a request's id with
+    another IBAN, is refused by the gate before any preview or approval request.
+    """
+    new_iban = normalise_iban(args.new_iban)
+    with engine.connect() as c:
+        if args.request_id.startswith("undo:"):
+            change_id = args.request_id[len("undo:"):]
+            row = c.execute(select(bank_account_changes).where(bank_account_changes.c.change_id == change_id)).first()
+            what, vendor_id, iban = f"bank account change {change_id}", None, None
+            if row is not None:
+                vendor_id, iban = row._mapping["vendor_id"], row._mapping["old_iban"]
+        else:
+            row = c.execute(select(bank_change_requests).where(
+                bank_change_requests.c.request_id == args.request_id)).first()
+            what, vendor_id, iban = f"bank change request {args.request_id}", None, None
+            if row is not None:
+                vendor_id, iban = row._mapping["vendor_id"], row._mapping["new_iban"]
+    if row is None:
+        return [("record_not_found", f"{what} is not recorded: a vendor's bank account changes only on a "
+                                     "recorded request (or to restore a recorded change)")]
+    problems = []
+    if vendor_id != args.vendor_id:
+        problems.append(("record_mismatch", f"{what} is for vendor {vendor_id}, not {args.vendor_id}"))
+    if not iban or normalise_iban(iban) != new_iban:
+        problems.append(("record_mismatch", f"{what} names IBAN {mask_iban(iban) or 'none'}, "
+                                            f"not {mask_iban(new_iban)}"))
+    return problems
+
+
 def vendor_master_toolset(engine: Engine, *, recent_days: float = 90):
     """A registry with the vendor-master tools bound to ``engine``, and their preview builders."""
     from governed_agents.gate import Compensation, ToolRegistry
@@ -179,6 +213,7 @@ def vendor_master_toolset(engine: Engine, *, recent_days: float = 90):
         data_classes=("financial",),
         compensate=compensate,
         compensation_tool="vendor_master.change_bank_account",
+        record_check=lambda args: check_change_record(engine, args),
     )
     def change_bank_account(args: ChangeBankAccountInput) -> dict:
         key = change_key(args)
@@ -233,8 +268,13 @@ def _change_preview(engine: Engine, args: ChangeBankAccountInput, recent_days: f
                "changes": [f"bank account of {v['vendor_id']} ({v['name']}): {mask_iban(v['iban']) or 'none'} → "
                            f"{mask_iban(new_iban)}"]}
     if not args.request_id.startswith("undo:"):
-        # Approvers see the red flags as the vendor master shows them now.
-        preview["red_flags"] = assess(engine, args.request_id, recent_days=recent_days)["red_flags"]
+        # Approvers see the red flags as the vendor master shows them now. The gate refuses a
+        # change citing an unrecorded request (check_change_record); should one still reach a
+        # preview, it says so instead of failing.
+        assessed = assess(engine, args.request_id, recent_days=recent_days)
+        if not assessed["found"]:
+            preview["changes"].append(f"request {args.request_id} is not recorded")
+        preview["red_flags"] = assessed.get("red_flags", [])
     return preview
 
 
