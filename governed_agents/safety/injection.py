@@ -314,9 +314,12 @@ _ACT_VERBS = (r"grant|revoke|withdraw|delete|erase|disable|enable|unlock|lock|de
               r"rename|kick|ban|follow|unfollow|invest|trade|start|stop|increase|decrease|adjust|provide|tell|"
               r"insert|navigate|visit|leave|join|assign|refund|subscribe|unsubscribe|say|"
               r"reply|respond|notify|contact|call|text|message|sign|accept|decline|print|run|execute|drop|check")
+# The verbs as plain words, for the keyword prefilter ("e-?mail" -> "mail", "authori[sz]e" -> "authori").
+_ACT_WORDS = tuple(sorted({re.sub(r"\[sz\]e$", "", v.replace("e-?", "").replace("\\s+", " "))
+                          for v in _ACT_VERBS.split("|")}))
 _PAY_VERBS = r"pay|transfer|wire|remit|deposit|send\s+(?:a\s+)?(?:payment|money|funds|the\s+amount)|settle"
 _rule("request_in_data", "request", 0.55, 0.0,
-      None,
+      _ACT_WORDS,
       rf"{_OPEN}{_POLITE}(?:{_ACT_VERBS})\b(?![\"':_-]|\s+(?:here|us\b|to\s+learn|more|up\s+to|(?-i:[A-Z]{{3,}})\b|\d{{1,3}}\s*(?:%|percent)))", _I | re.M,
       finance=0.5, bank_change=0.5)
 _rule("pay_request_in_data", "pay_request", 0.55, 0.0,
