@@ -199,3 +199,101 @@ def test_undo_restores_the_previous_account_under_dual_control(pg_url, seeded):
     reversed_ = ledger.events(kind="write.reversed")
     assert [e.payload["original_receipt_id"] for e in reversed_] == [original.receipt_id]
     assert ledger.verify().ok
+
+
+# -- refusals by the write's record check: nothing written -----------------------------------
+
+
+def _direct_write(ledger, arguments):
+    """A model's direct call of the write tool (as an obeyed injection would make it)."""
+    from governed_agents.executor import TaskContext
+    from governed_agents.workflows.vendor_bank_change import WRITE_TOOL
+
+    executor, envelope = executor_for(WORKFLOW, ledger), find_envelope(WORKFLOW)
+    task = TaskContext(envelope=envelope, requested_by="alice", agent="agent.vendor_master", tenant="acme")
+    before = _state(ledger)
+    result = executor.call(task, WRITE_TOOL, arguments, reason="obeyed an injected instruction")
+    return result, before, _state(ledger), task
+
+
+def _assert_refused_and_nothing_written(ledger, result, before, after, task, code):
+    assert result.outcome == "denied" and result.decision.codes == (code,) * len(result.decision.codes)
+    assert result.approval_request is None and result.receipt.receipt.kind == "write_refused"
+    # The vendor master and the approval queue are as they were. The ledger holds what every
+    # refused write leaves: one gate decision (deny, the reason code) and the refusal receipt
+    # (its tool.refused anchor and receipt.issued), nothing else.
+    assert {k: after[k] for k in ("ibans", "changes", "statuses")} == \
+        {k: before[k] for k in ("ibans", "changes", "statuses")}
+    assert after["receipts"] == before["receipts"] + 1
+    events = ledger.events(trace_id=task.trace_id)
+    assert [e.kind for e in events] == ["tool.decision", "tool.refused", "receipt.issued"]
+    assert after["audit_events"] == before["audit_events"] + 3
+    decision = events[0].payload["decision"]
+    assert decision["outcome"] == "deny" and [r["code"] for r in decision["reasons"]] == list(result.decision.codes)
+    assert ledger.verify().ok
+
+
+def test_a_direct_write_citing_an_unknown_request_is_refused_and_writes_nothing(ledger, seeded):
+    attacker = "GB29NWBK60161331926819"
+    result, before, after, task = _direct_write(
+        ledger, {"vendor_id": "VBC-002", "new_iban": attacker, "request_id": "BCR-MADE-UP"})
+    _assert_refused_and_nothing_written(ledger, result, before, after, task, "record_not_found")
+    assert "BCR-MADE-UP is not recorded" in result.decision.reasons[0].message
+    assert attacker not in result.receipt.receipt.model_dump_json()
+
+
+def test_a_recorded_request_id_with_another_iban_or_vendor_is_refused_and_writes_nothing(ledger, seeded):
+    attacker = "GB29NWBK60161331926819"
+    result, before, after, task = _direct_write(
+        ledger, {"vendor_id": "VBC-002", "new_iban": attacker, "request_id": "BCR-CLEAN"})
+    _assert_refused_and_nothing_written(ledger, result, before, after, task, "record_mismatch")
+    messages = [r.message for r in result.decision.reasons]
+    assert any("is for vendor VBC-001, not VBC-002" in m for m in messages)
+    assert any(mask_iban(attacker) in m for m in messages) and all(attacker not in m for m in messages)
+
+
+def test_an_unreadable_vendor_master_refuses_the_write_fail_closed(ledger):
+    """record_check raising (here: an ERP without the vendor-master tables) is no licence to write."""
+    from sqlalchemy import create_engine
+
+    from governed_agents.erp.vendor_master import vendor_master_toolset
+    from governed_agents.executor import GovernedExecutor, TaskContext
+    from governed_agents.workflows.vendor_bank_change import WRITE_TOOL
+
+    empty = create_engine("sqlite://")
+    registry, previews = vendor_master_toolset(empty)
+    executor = GovernedExecutor(ledger, registry, previews=previews)
+    task = TaskContext(envelope=find_envelope(WORKFLOW), requested_by="alice", agent="agent.vendor_master")
+    result = executor.call(task, WRITE_TOOL, {"vendor_id": "VBC-001", "new_iban": "DE89370400440532013000",
+                                              "request_id": "BCR-CLEAN"})
+    assert result.outcome == "denied" and result.decision.codes == ("record_unverified",)
+    with ledger.engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(approval_requests)).scalar_one() == 0
+
+
+def test_approvals_show_json_masks_the_iban_and_the_write_still_uses_the_real_one(ledger, seeded, capsys,
+                                                                                 monkeypatch):
+    from governed_agents.canonical import digest
+    from governed_agents.cli.main import main
+
+    monkeypatch.setenv("GOVERNED_AGENTS_DB_URL", str(ledger.engine.url.render_as_string(hide_password=False)))
+    executor, envelope, proposals = _proposed(ledger)
+    request_id = proposals["BCR-CLEAN"].approval_request_id
+    with ledger.engine.connect() as c:
+        stored = json.loads(c.execute(select(approval_requests.c.arguments).where(
+            approval_requests.c.id == request_id)).scalar_one())
+    full = stored["new_iban"]
+    auditor = issue_token("dana", actions=["approval.read"], workflows=["*"])
+    for argv in (["approvals", "show", request_id, "--json"], ["approvals", "list", "--json"]):
+        assert main([*argv, "--token", auditor]) == 0
+        out = capsys.readouterr().out
+        assert full not in out, argv
+    assert main(["approvals", "show", request_id, "--json", "--token", auditor]) == 0
+    shown = json.loads(capsys.readouterr().out)["request"]
+    assert shown["arguments"]["new_iban"] == mask_iban(full)
+    assert shown["arguments_digest"] == digest(stored)
+    for who in ("bob", "carol"):
+        decide(ledger, request_id, token=_token(who), decision="approve", reason="ok",
+               rebuild_preview=executor.rebuild_preview)
+    assert apply(request_id, executor, envelope).outcome == "executed"
+    assert _vendor_iban("VBC-001") == full  # the write ran with the stored, unmasked IBAN

@@ -97,14 +97,25 @@ class ApprovalRequest:
             return "expired"
         return self.status
 
+    @property
+    def display_arguments(self) -> dict:
+        """The arguments as approvers see them: the preview's when its builder gave them (it
+        masks what must not be shown, e.g. a full IBAN), else the stored ones. The stored
+        ``arguments`` stay exact: they are what the write runs with once approved."""
+        shown = self.preview.get("arguments") if isinstance(self.preview, dict) else None
+        return shown if isinstance(shown, dict) else self.arguments
+
     def to_dict(self) -> dict[str, Any]:
+        """The request for display (``approvals list/show --json``): ``arguments`` are the
+        masked ``display_arguments``; ``arguments_digest`` identifies the exact stored ones."""
         return {
             "id": self.id,
             "batch_id": self.batch_id,
             "workflow": self.workflow,
             "tenant": self.tenant,
             "action": self.action,
-            "arguments": self.arguments,
+            "arguments": self.display_arguments,
+            "arguments_digest": digest(self.arguments),
             "preview": self.preview,
             "preview_digest": self.preview_digest,
             "idempotency_key": self.idempotency_key,
