@@ -186,3 +186,47 @@ def test_two_runs_at_once_cannot_exceed_the_daily_bound(pg_url, people, monkeypa
     with ledger.engine.connect() as c:
         assert c.execute(select(func.count()).select_from(bounded_writes)).scalar_one() == 2 * 2  # day + run rows
     assert ledger.verify().ok
+
+
+# -- refusals by the write's record check: nothing written -----------------------------------
+
+
+@pytest.mark.parametrize("change, code, says", [
+    ({"amount": "40.00"}, "record_mismatch", "amount: stated 40.00, card transaction"),  # dodging approval_above
+    ({"currency": "USD"}, "record_mismatch", "currency: stated USD"),
+    ({"employee_id": "E-1"}, "record_mismatch", "is E-2's, not E-1's"),
+    ({"txn_id": "TX-NOPE"}, "record_not_found", "card transaction TX-NOPE does not exist"),
+])
+def test_a_reminder_that_misstates_the_transaction_is_refused_and_writes_nothing(db_url, people, change, code,
+                                                                                  says):
+    from governed_agents.ledger.schema import audit_events
+
+    ledger = Ledger.open(db_url)
+    txn = add_transaction(people, "E-2", "812.40")
+    executor, envelope = executor_for(WORKFLOW, ledger), find_envelope(WORKFLOW)
+    arguments = {"employee_id": "E-2", "txn_id": txn, "amount": "812.40", "currency": "EUR",
+                 "reminder_date": utcnow().date().isoformat(), **change}
+    task = TaskContext(envelope=envelope, requested_by="alice", agent="agent.expenses", run_id="r1")
+    result = executor.call(task, SEND_TOOL, arguments)
+    assert result.outcome == "denied" and code in result.decision.codes
+    assert set(result.decision.codes) == {code} and any(says in r.message for r in result.decision.reasons)
+    # Nothing sent, nothing counted against a bound, nothing asked of a person; the ledger holds the
+    # gate's decision and the refusal receipt only.
+    assert _outbox() == 0 and _count(ledger, bounded_writes) == 0 and _count(ledger, approval_requests) == 0
+    assert _count(ledger, receipts) == 1 and result.receipt.receipt.kind == "write_refused"
+    assert [e.kind for e in ledger.events(trace_id=task.trace_id)] == \
+        ["tool.decision", "tool.refused", "receipt.issued"]
+    assert _count(ledger, audit_events) == 3
+    assert ledger.events(kind="tool.decision")[0].payload["decision"]["outcome"] == "deny"
+
+
+def test_the_stated_amount_cannot_dodge_the_approval_threshold_but_the_true_one_asks(sqlite_url, people):
+    ledger = Ledger.open(sqlite_url)
+    txn = add_transaction(people, "E-2", "812.40")
+    executor, envelope = executor_for(WORKFLOW, ledger), find_envelope(WORKFLOW)
+    base = {"employee_id": "E-2", "txn_id": txn, "currency": "EUR", "reminder_date": utcnow().date().isoformat()}
+    task = TaskContext(envelope=envelope, requested_by="alice", agent="agent.expenses", run_id="r1")
+    assert executor.call(task, SEND_TOOL, {**base, "amount": "40.00"}).decision.codes == ("record_mismatch",)
+    honest = executor.call(task, SEND_TOOL, {**base, "amount": "812.40"})
+    assert honest.outcome == "needs_approval" and "bound_amount" in honest.decision.codes
+    assert _outbox() == 0 and _count(ledger, approval_requests) == 1
