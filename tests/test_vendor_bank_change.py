@@ -288,6 +288,11 @@ def test_approvals_show_json_masks_the_iban_and_the_write_still_uses_the_real_on
         assert main([*argv, "--token", auditor]) == 0
         out = capsys.readouterr().out
         assert full not in out, argv
+    from governed_agents.forensics.trace import build_trace, render_trace
+
+    story = build_trace(ledger, proposals["BCR-CLEAN"].trace_id)  # governed-agents trace shows it masked too
+    assert story["writes"][0]["approval_request_id"] == request_id
+    assert full not in render_trace(story) and full not in json.dumps(story, default=str)
     assert main(["approvals", "show", request_id, "--json", "--token", auditor]) == 0
     shown = json.loads(capsys.readouterr().out)["request"]
     assert shown["arguments"]["new_iban"] == mask_iban(full)
