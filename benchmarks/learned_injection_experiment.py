@@ -169,11 +169,18 @@ def rates(labels, blocked) -> dict:
 
 
 def run(data: Path, feature: str, cache: Path | None = None, c: float | None = None,
-        scope: str = "all") -> list[dict]:
+        scope: str = "all", extra: tuple[Path, ...] = ()) -> list[dict]:
     from sklearn.linear_model import LogisticRegression
 
     sets = load(data)
     items = [(name, row, context, split) for name in SETS for row, context, split in sets[name]]
+    for path in extra:  # more finance rows, scored only (their split is never "train")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if row["split"] == "train":
+                    raise SystemExit(f"{path}: extra rows are for scoring only, not split 'train'")
+                items.append(("finance", row, row["context"], row["split"]))
     rows = [(row["text"], context) for _, row, context, _ in items]
     labels = [int(row["label"]) for _, row, _, _ in items]
     train = [i for i, it in enumerate(items) if it[3] == "train" and (scope == "all" or it[0] == "finance")]
@@ -202,7 +209,8 @@ def run(data: Path, feature: str, cache: Path | None = None, c: float | None = N
                "either@cv": [THRESHOLD if (a >= THRESHOLD or b >= t_cv) else 0.0 for a, b in zip(h, p)]}
     table = []
     for name in SETS:
-        for split in ("train", "heldout", "fresh", "all"):
+        for split in ("train", "heldout", "fresh", *sorted({it[3] for it in items} - {"train", "heldout", "fresh"}),
+                      "all"):
             idx = [i for i, it in enumerate(items) if it[0] == name and (split == "all" or it[3] == split)]
             if not idx:
                 continue
@@ -235,9 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scope", choices=("all", "finance"), default="all",
                         help="train on all train rows and score every set (all), or train on finance train "
                              "rows and add the learned signal in finance contexts only (finance)")
+    parser.add_argument("--extra", type=Path, action="append", default=[],
+                        help="JSON Lines of more finance rows (id, context, text, label, split), scored only")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
     args = parser.parse_args(argv)
-    table = [r for f in args.features.split(",") for r in run(args.data, f.strip(), args.cache, args.C, args.scope)]
+    table = [r for f in args.features.split(",") for r in run(args.data, f.strip(), args.cache, args.C, args.scope, tuple(args.extra))]
     print(json.dumps(table, indent=2) if args.json else f"threshold {THRESHOLD}\n\n{markdown(table)}")
     return 0
 
