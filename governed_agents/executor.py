@@ -18,6 +18,7 @@ Fail closed: if the ledger cannot be written, the write does not happen.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -34,6 +35,9 @@ from governed_agents.observability import otel as _otel
 from governed_agents.faults import crash_point
 from governed_agents.ledger.schema import approval_requests, idempotency_keys
 from governed_agents.timeutil import utcnow
+
+# Namespace of the per-idempotency-key advisory locks (two-int form; 'ga').
+_KEY_LOCK_SPACE = 0x6761
 
 # Takes validated inputs, returns their previews in the same order (batch-shaped,
 # so that many proposals read the system of record once, not once each).
@@ -275,6 +279,31 @@ class GovernedExecutor:
 
     def _write(self, task: TaskContext, spec, decision, approval_request_id: str | None,
                approved_digest: str | None, *, resumed_preview: dict | None = None) -> CallResult:
+        # One writer per idempotency key at a time: a second process carrying out the same
+        # write waits, then finds the key done (a duplicate), instead of taking the first
+        # one's in-progress key for an interrupted write. A writer that dies ends its
+        # database session, which releases the lock, so resuming still works.
+        with self._key_lock(spec.idempotency_key(decision.validated_input)):
+            return self._write_once(task, spec, decision, approval_request_id, approved_digest,
+                                    resumed_preview=resumed_preview)
+
+    @contextlib.contextmanager
+    def _key_lock(self, key: str):
+        """A PostgreSQL session advisory lock on the key (SQLite serialises writers already)."""
+        if self.ledger.dialect != "postgresql":
+            yield
+            return
+        with self.ledger.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s, hashtext(%s))", (_KEY_LOCK_SPACE, key))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_KEY_LOCK_SPACE, key))
+                conn.commit()
+
+    def _write_once(self, task: TaskContext, spec, decision, approval_request_id: str | None,
+                    approved_digest: str | None, *, resumed_preview: dict | None = None) -> CallResult:
         from governed_agents import kill_switch
 
         validated = decision.validated_input

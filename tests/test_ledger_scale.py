@@ -196,3 +196,83 @@ def test_eight_processes_no_fork_no_overshoot_no_duplicate_write(pg_database, mo
     # The processes really interleaved on the chain (otherwise this proves nothing).
     owners = [e.run_id.split("-")[1] for e in events[events_before:] if e.run_id]
     assert sum(1 for a, b in zip(owners, owners[1:]) if a != b) >= PROCESSES
+
+
+def _post_all_at_once(n, ledger_url, envelope_text, request_ids, barrier, results):
+    try:
+        from governed_agents.erp.connector import erp_engine
+        from governed_agents.workflows import executor_for
+        from governed_agents.workflows import invoice_reconcile as wf
+
+        erp_engine().dispose(close=False)
+        ledger = Ledger.open(ledger_url)
+        envelope = load_envelope_text(envelope_text, "scale.yaml")
+        executor = executor_for("invoice_reconcile", ledger)
+        order = list(request_ids)
+        random.Random(n).shuffle(order)
+        barrier.wait(timeout=120)
+        results.put((n, [_post(wf, r, executor, envelope, f"run-{n}") for r in order]))
+    except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
+        results.put((n, ["crash", repr(exc)]))
+
+
+def test_eight_processes_posting_the_same_approvals_at_once_write_each_once(pg_database, monkeypatch, tmp_path):
+    """No process has finished any write when the others start the same ones: each key is
+    executed by exactly one, and every other attempt waits for it and finds it done."""
+    from governed_agents.approvals import decide_batch
+    from governed_agents.envelope import find_envelope
+    from governed_agents.erp.connector import erp_engine
+    from governed_agents.erp.csv_contract import load_csv_dir
+    from governed_agents.erp.generator import generate
+    from governed_agents.erp.schema import journal_entries
+    from governed_agents.executor import TaskContext
+    from governed_agents.identity.tokens import issue_token
+    from governed_agents.workflows import executor_for
+
+    ledger_url, erp_url = pg_database(), pg_database()
+    monkeypatch.setenv("GOVERNED_AGENTS_ERP_URL", erp_url)
+    generate(tmp_path / "data", invoices=10, seed=12)
+    load_csv_dir(tmp_path / "data", erp_engine())
+    ledger = Ledger.open(ledger_url)
+    with erp_engine().connect() as c:
+        vendors = c.execute(sa.text("SELECT vendor_id, currency FROM vendors ORDER BY vendor_id")).all()
+    executor = executor_for("invoice_reconcile", ledger)
+    task = TaskContext(envelope=find_envelope("invoice_reconcile"), requested_by="alice")
+    ids = []
+    for i in range(REQUESTS):
+        vendor_id, currency = vendors[i % len(vendors)]
+        entry = {"invoice_id": f"INV-SAME-{i:03d}", "vendor_id": vendor_id, "currency": currency,
+                 "amount": f"{20 + i}.00"}
+        ids.append(executor.call(task, "erp.create_journal_entry", entry).approval_request.id)
+    decide_batch(ledger, ids, token=issue_token("bob", actions=["approval.approve"], workflows=["invoice_reconcile"]),
+                 decision="approve", reason="scale test", rebuild_preview=executor.rebuild_preview)
+    erp_engine().dispose()
+    ledger.dispose()
+
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(PROCESSES)
+    results = context.Queue()
+    children = [context.Process(target=_post_all_at_once, args=(n, ledger_url, _envelope_text(), ids, barrier,
+                                                                results)) for n in range(PROCESSES)]
+    for child in children:
+        child.start()
+    reports = dict(results.get(timeout=600) for _ in children)
+    for child in children:
+        child.join(timeout=60)
+
+    assert not {n: r for n, r in reports.items() if r and r[0] == "crash"}, reports
+    outcomes = Counter(o for r in reports.values() for o in r)
+    # Each key executed by exactly one process. An attempt that re-checks the approval while
+    # another process is between its ERP write and marking the key done sees a changed
+    # preview and is refused (fail closed, with a receipt): never a second write.
+    assert outcomes["executed"] == REQUESTS, outcomes
+    assert set(outcomes) <= {"executed", "duplicate", "denied"}, outcomes
+    assert outcomes["duplicate"] + outcomes["denied"] == (PROCESSES - 1) * REQUESTS
+    with erp_engine(erp_url).connect() as c:
+        per_invoice = Counter(r[0] for r in c.execute(sa.select(journal_entries.c.invoice_id)))
+    assert len(per_invoice) == REQUESTS and set(per_invoice.values()) == {1}
+    ledger = Ledger.open(ledger_url)
+    with ledger.engine.connect() as c:
+        keys = c.execute(sa.select(idempotency_keys.c.status)).scalars().all()
+    assert keys == ["done"] * REQUESTS
+    assert ledger.verify().ok
