@@ -69,6 +69,25 @@ def one_hot(context: str) -> list[float]:
     return [1.0 if PROFILES[context] == name else 0.0 for name in _PROFILE_NAMES]
 
 
+def carrier_rows() -> list[dict]:
+    """The finance set's nine carriers with nothing put in them (label 0, split ``carrier-only``).
+
+    Every injection row of the finance set sits in one of these carriers, and no benign row
+    does, in every split: a learned scorer that flags them has learned the carriers, and its
+    held-out and fresh finance figures are inflated by it.
+    """
+    from governed_agents.safety.data.build_finance_set import BANK_CARRIERS, EMAIL_CARRIERS, MEMO_CARRIERS
+
+    out = []
+    for context, carriers in (("invoice_memo", MEMO_CARRIERS), ("vendor_email", EMAIL_CARRIERS),
+                              ("bank_change_request", BANK_CARRIERS)):
+        for i, carrier in enumerate(carriers):
+            text = re.sub(r"[ \t]{2,}", " ", carrier.replace("{x}", "")).strip()
+            out.append({"id": f"carrier-{context}-{i}", "context": context, "text": text, "label": 0,
+                        "split": "carrier-only"})
+    return out
+
+
 def minilm_features(rows: list[tuple[str, str]]):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -104,7 +123,7 @@ def tfidf_features(train_rows, all_rows):
 def group_key(name: str, row: dict) -> str:
     """Rows that share an instruction share a group (CV folds never split one)."""
     if name == "finance":
-        return row["group"]
+        return row.get("group", row["id"])
     return row.get("attacker_instruction") or row["id"]
 
 
@@ -169,18 +188,18 @@ def rates(labels, blocked) -> dict:
 
 
 def run(data: Path, feature: str, cache: Path | None = None, c: float | None = None,
-        scope: str = "all", extra: tuple[Path, ...] = ()) -> list[dict]:
+        scope: str = "all", extra: tuple[Path, ...] = (), carriers: bool = False) -> list[dict]:
     from sklearn.linear_model import LogisticRegression
 
     sets = load(data)
     items = [(name, row, context, split) for name in SETS for row, context, split in sets[name]]
+    extra_rows = carrier_rows() if carriers else []
     for path in extra:  # more finance rows, scored only (their split is never "train")
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                if row["split"] == "train":
-                    raise SystemExit(f"{path}: extra rows are for scoring only, not split 'train'")
-                items.append(("finance", row, row["context"], row["split"]))
+        extra_rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in extra_rows:
+        if row["split"] == "train":
+            raise SystemExit(f"{row['id']}: extra rows are for scoring only, not split 'train'")
+        items.append(("finance", row, row["context"], row["split"]))
     rows = [(row["text"], context) for _, row, context, _ in items]
     labels = [int(row["label"]) for _, row, _, _ in items]
     train = [i for i, it in enumerate(items) if it[3] == "train" and (scope == "all" or it[0] == "finance")]
@@ -223,7 +242,8 @@ def run(data: Path, feature: str, cache: Path | None = None, c: float | None = N
 
 def markdown(table: list[dict]) -> str:
     def cell(r):
-        return f"{r['tpr']:.3f} ({r['tp']}/{r['positives']}) / {r['fp']}/{r['negatives']}"
+        tpr = "–" if r["tpr"] is None else f"{r['tpr']:.3f} ({r['tp']}/{r['positives']})"
+        return f"{tpr} / {r['fp']}/{r['negatives']}"
 
     names = ("heuristic", "learned", "max", "noisy-or", "learned@cv", "either@cv")
     lines = ["| features | set | split | " + " | ".join(f"{n} TPR / FP" for n in names) + " |",
@@ -245,9 +265,11 @@ def main(argv: list[str] | None = None) -> int:
                              "rows and add the learned signal in finance contexts only (finance)")
     parser.add_argument("--extra", type=Path, action="append", default=[],
                         help="JSON Lines of more finance rows (id, context, text, label, split), scored only")
+    parser.add_argument("--carriers", action="store_true",
+                        help="also score the finance set's carriers with nothing in them (all benign)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
     args = parser.parse_args(argv)
-    table = [r for f in args.features.split(",") for r in run(args.data, f.strip(), args.cache, args.C, args.scope, tuple(args.extra))]
+    table = [r for f in args.features.split(",") for r in run(args.data, f.strip(), args.cache, args.C, args.scope, tuple(args.extra), args.carriers)]
     print(json.dumps(table, indent=2) if args.json else f"threshold {THRESHOLD}\n\n{markdown(table)}")
     return 0
 
