@@ -127,6 +127,12 @@ class GovernedExecutor:
 
         now = self.clock()
         spec = self.registry.spec(tool)
+        try:
+            canonical_json(arguments)
+        except (TypeError, ValueError) as exc:
+            # NaN, infinities or objects: nothing the gate could decide on, the ledger
+            # record, or a receipt sign. Refused before any other work, and audited.
+            return self._refuse_unrecordable(task, tool, spec, arguments, exc, approval_request_id)
         if spec is not None and spec.side_effect == "write":
             replay = self._replay_if_done(task, spec, arguments)
             if replay is not None:
@@ -615,6 +621,25 @@ class GovernedExecutor:
             "envelope_version": task.envelope.version,
             "envelope_digest": task.envelope.digest,
         }
+
+    def _refuse_unrecordable(self, task: TaskContext, tool: str, spec, arguments, exc: Exception,
+                             approval_request_id: str | None) -> CallResult:
+        """Deny a call whose arguments are not JSON values (one audit event; a refused
+        write also gets its receipt). What is recorded is the arguments as text, with
+        non-finite numbers spelled out, never a value the tool would see."""
+        from governed_agents.gate import Decision, Reason
+
+        recordable = json.loads(json.dumps(arguments, default=repr, allow_nan=True), parse_constant=str)
+        decision = Decision("deny", (Reason("invalid_input", f"arguments are not JSON values: {exc}"),), tool,
+                            getattr(spec, "side_effect", None), task.envelope.version, task.envelope.digest)
+        self._audit(task, "tool.decision", {"tool": tool, "arguments_digest": digest(recordable),
+                                            "decision": decision.to_dict(),
+                                            "approval_request_id": approval_request_id})
+        receipt = None
+        if spec is not None and spec.side_effect == "write":
+            receipt = self._receipt(task, "write_refused", tool, recordable, notes=decision.reasons[0].message,
+                                    approval_request_id=approval_request_id)
+        return CallResult("denied", decision, receipt=receipt)
 
     def _audit(self, task: TaskContext, kind: str, payload: dict, conn=None):
         return self.ledger.append(kind, payload, conn=conn, **self._context(task))

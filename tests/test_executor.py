@@ -122,6 +122,21 @@ def test_invalid_input_denied_with_field_errors(ledger, erp):
     assert _entries(erp) == 0
 
 
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), object()], ids=["inf", "nan", "object"])
+def test_arguments_that_are_not_json_are_refused_and_audited(ledger, erp, bad):
+    # Found by the gate fuzzer: an infinite invoice id crashed the executor while
+    # it digested the arguments for the audit event.
+    seq_before = ledger.head()[0]
+    result = _executor(ledger, erp).call(_task(), "erp.create_journal_entry", {**ENTRY, "invoice_id": bad})
+    assert result.outcome == "denied" and result.decision.codes == ("invalid_input",)
+    assert "not JSON values" in result.decision.reasons[0].message
+    assert result.receipt.receipt.kind == "write_refused"
+    kinds = [e.kind for e in ledger.events(after_seq=seq_before)]
+    assert kinds == ["tool.decision", "tool.refused", "receipt.issued"], kinds  # as every refused write
+    assert _entries(erp) == 0
+    assert ledger.verify().ok
+
+
 def test_tool_call_budget(ledger, erp):
     ex, task = _executor(ledger, erp), _task(max_tool_calls=2)
     for _ in range(2):

@@ -61,7 +61,8 @@ def _post(wf, request_id, executor, envelope, run_id) -> str:
 
 
 def _worker(n, ledger_url, catalog, envelope_text, request_ids, barrier, results):
-    # A forked child: fresh connections (never the parent's pooled sockets).
+    # A spawned child (a fresh interpreter: nothing of the parent's state, whose
+    # after-fork hooks can hang a forked child, e.g. kombu's after a Celery test).
     try:
         from governed_agents.erp.connector import erp_engine
         from governed_agents.executor import TaskContext
@@ -110,7 +111,6 @@ def test_eight_processes_no_fork_no_overshoot_no_duplicate_write(pg_database, mo
     from governed_agents.erp.schema import journal_entries
     from governed_agents.executor import TaskContext
     from governed_agents.identity.tokens import issue_token
-    from governed_agents.routing import _litellm
     from governed_agents.workflows import executor_for
 
     ledger_url, erp_url = pg_database(), pg_database()
@@ -134,7 +134,6 @@ def test_eight_processes_no_fork_no_overshoot_no_duplicate_write(pg_database, mo
                  rebuild_preview=executor.rebuild_preview)
     events_before = ledger.head()[0]
 
-    _litellm.load()  # once, in the parent; the forked children inherit it
     erp_engine().dispose()
     ledger.dispose()
     with ScriptedModelServer() as server:
@@ -142,7 +141,7 @@ def test_eight_processes_no_fork_no_overshoot_no_duplicate_write(pg_database, mo
                                                    usage={"prompt_tokens": 10, "completion_tokens": 100})))
         catalog = server.catalog({alias: {"name": "scale-router", "input_usd_per_1k": 0, "output_usd_per_1k": 0.1}
                                   for alias in ("small-fast", "safe-medium", "frontier")}, max_output_tokens=100)
-        context = multiprocessing.get_context("fork")
+        context = multiprocessing.get_context("spawn")
         barrier = context.Barrier(PROCESSES)
         results = context.Queue()
         children = [context.Process(target=_worker, args=(n, ledger_url, catalog, _envelope_text(), ids,
@@ -249,7 +248,7 @@ def test_eight_processes_posting_the_same_approvals_at_once_write_each_once(pg_d
     erp_engine().dispose()
     ledger.dispose()
 
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(PROCESSES)
     results = context.Queue()
     children = [context.Process(target=_post_all_at_once, args=(n, ledger_url, _envelope_text(), ids, barrier,
