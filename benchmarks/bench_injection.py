@@ -6,11 +6,17 @@ Rows: typical texts (a memo, a vendor email, an InjecAgent-style tool output), a
 an injection at its tail (scanned in a 64k-character window), and inputs built to be slow for a
 backtracking engine (long whitespace runs, dense sentence openers). Reported: the median and the
 worst of ``--repeat`` runs, per text, on whatever this machine is doing at the time.
+
+For ``benchmarks/run_all.py`` (``run(quick)``), each text is timed beside a baseline in the same
+run, alternated: one case-insensitive regex search for "ignore (all) previous instructions", the
+phrase-matching style of detector the issue compares against, i.e. the cost of looking at the
+text at all.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -37,6 +43,32 @@ CASES = [
     ("32k '. ' (a sentence start everywhere)", "data", ". " * 32_000),
     ("'Please send ' x 5000", "tool_output", "Please send " * 5_000 + "to you@example.com"),
 ]
+
+
+_PHRASE = re.compile(r"ignore\s+(?:all\s+)?previous\s+instructions", re.IGNORECASE)
+
+
+def _time(fn, text: str) -> float:
+    start = time.perf_counter()
+    fn(text)
+    return (time.perf_counter() - start) * 1e6
+
+
+def run(quick: bool):
+    """Rows for ``benchmarks/run_all.py``: the scorer per text beside one phrase regex."""
+    from benchmarks.run_all import summarise
+
+    repeats = 3 if quick else 7
+    rows = []
+    for name, context, text in CASES:
+        ours, base = [], []
+        for _ in range(repeats):
+            ours.append(_time(lambda t: score_text(t, context=context), text))
+            base.append(_time(_PHRASE.search, text))
+        rows.append(summarise("injection", f"score, {name}", ours, base, "µs",
+                              baseline_name="one phrase regex search", digits=1,
+                              note="ours reads the text for every signal and its context"))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
