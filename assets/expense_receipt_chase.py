@@ -10,7 +10,7 @@ launched by the approval sensor. The logic lives in
 import dagster as dg
 from pydantic import Field
 
-from governed_agents.dagster.metadata import TAG_TRACE, receipt_metadata
+from governed_agents.dagster.metadata import TAG_TRACE, approved_write_result, receipt_metadata
 from governed_agents.dagster.resources import GovernanceResource
 
 WORKFLOW = "expense_receipt_chase"
@@ -93,13 +93,7 @@ def approved_reminders(context: dg.AssetExecutionContext, config: SendConfig, go
 
     result = wf.send_approved(config.approval_request_id, governance.executor(WORKFLOW),
                               governance.envelope(WORKFLOW), run_id=context.run_id)
-    metadata = {"approval_request_id": config.approval_request_id, "outcome": result.outcome}
-    if result.receipt is not None:
-        metadata.update(receipt_metadata(result.receipt))
-    if result.outcome not in ("executed", "duplicate", "rejected", "expired"):
-        raise dg.Failure(description=f"approval request {config.approval_request_id}: {result.outcome}",
-                         metadata=metadata)
-    return dg.MaterializeResult(metadata=metadata)
+    return approved_write_result(config.approval_request_id, result)
 
 
 expense_receipt_chase_run = dg.define_asset_job(

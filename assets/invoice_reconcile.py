@@ -12,7 +12,8 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from governed_agents.dagster.metadata import TAG_TRACE, markdown_table, receipt_metadata, redacted_metadata
+from governed_agents.dagster.metadata import (TAG_TRACE, approved_write_result, markdown_table, receipt_metadata,
+                                              redacted_metadata)
 from governed_agents.dagster.resources import GovernanceResource
 
 WORKFLOW = "invoice_reconcile"
@@ -205,15 +206,8 @@ def posted_journal_entries(context: dg.AssetExecutionContext, config: PostingCon
 
     envelope = governance.envelope(WORKFLOW)
     result = wf.post(config.approval_request_id, governance.executor(WORKFLOW), envelope, run_id=context.run_id)
-    metadata = {"approval_request_id": config.approval_request_id, "outcome": result.outcome}
-    if result.receipt is not None:
-        metadata.update(receipt_metadata(result.receipt))
-    if result.output is not None:
-        metadata["entry_id"] = getattr(result.output, "entry_id", "")
-    if result.outcome not in ("executed", "duplicate", "rejected", "expired"):
-        raise dg.Failure(description=f"approval request {config.approval_request_id}: {result.outcome}",
-                         metadata=metadata)
-    return dg.MaterializeResult(metadata=metadata)
+    extra = {} if result.output is None else {"entry_id": getattr(result.output, "entry_id", "")}
+    return approved_write_result(config.approval_request_id, result, **extra)
 
 
 invoice_reconcile_propose = dg.define_asset_job(

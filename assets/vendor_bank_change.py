@@ -9,7 +9,8 @@ sensor. The steps' logic lives in ``governed_agents.workflows.vendor_bank_change
 import dagster as dg
 from pydantic import Field
 
-from governed_agents.dagster.metadata import TAG_TRACE, markdown_table, receipt_metadata
+from governed_agents.dagster.metadata import (SETTLED_OUTCOMES, TAG_TRACE, approved_write_result, markdown_table,
+                                              receipt_metadata)
 from governed_agents.dagster.resources import GovernanceResource
 
 WORKFLOW = "vendor_bank_change"
@@ -93,13 +94,9 @@ def applied_bank_changes(context: dg.AssetExecutionContext, config: ApplyConfig,
 
     result = wf.apply(config.approval_request_id, governance.executor(WORKFLOW), governance.envelope(WORKFLOW),
                       run_id=context.run_id)
-    metadata = {"approval_request_id": config.approval_request_id, "outcome": result.outcome}
-    if result.receipt is not None:
-        metadata.update(receipt_metadata(result.receipt))
-    if result.outcome not in ("executed", "duplicate", "rejected", "expired", "awaiting_approval"):
-        raise dg.Failure(description=f"approval request {config.approval_request_id}: {result.outcome}",
-                         metadata=metadata)
-    return dg.MaterializeResult(metadata=metadata)
+    # Dual control: after the first of two approvals the request is still waiting (not a failure).
+    return approved_write_result(config.approval_request_id, result,
+                                 settled=SETTLED_OUTCOMES | {"awaiting_approval"})
 
 
 vendor_bank_change_propose = dg.define_asset_job(

@@ -28,6 +28,25 @@ def receipt_metadata(signed, *, prefix: str = "receipt") -> dict:
     }
 
 
+#: How a step that carries out one decided approval request may end and still
+#: succeed: the write ran (or had already run), or the decision said no.
+SETTLED_OUTCOMES = frozenset({"executed", "duplicate", "rejected", "expired"})
+
+
+def approved_write_result(approval_request_id: str, result, *, settled: Iterable[str] = SETTLED_OUTCOMES,
+                          **extra) -> dg.MaterializeResult:
+    """The materialisation of a step that carried out one approval request: its outcome,
+    ``extra`` and its receipt as metadata; ``dg.Failure`` for any other outcome
+    (refused, failed), so the run shows red with the same metadata."""
+    metadata = {"approval_request_id": approval_request_id, "outcome": result.outcome, **extra}
+    if result.receipt is not None:
+        metadata.update(receipt_metadata(result.receipt))
+    if result.outcome not in settled:
+        raise dg.Failure(description=f"approval request {approval_request_id}: {result.outcome}",
+                         metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata)
+
+
 def markdown_table(rows: Iterable[dict], columns: list[str], limit: int = 200) -> str:
     rows = list(rows)
     if not rows:
