@@ -310,7 +310,7 @@ class GovernedExecutor:
 
     def _write_once(self, task: TaskContext, spec, decision, approval_request_id: str | None,
                     approved_digest: str | None, *, resumed_preview: dict | None = None) -> CallResult:
-        from governed_agents import kill_switch
+        from governed_agents import autonomy, kill_switch
 
         validated = decision.validated_input
         key = spec.idempotency_key(validated)
@@ -362,6 +362,21 @@ class GovernedExecutor:
                                     approval_request_id=approval_request_id, idempotency_key=key)
             raise KillSwitchEngaged(
                 f"kill switch is on for {task.workflow}: {spec.name} was not executed",
+                details={"receipt_id": receipt.receipt.receipt_id},
+            )
+
+        # The autonomy level too: a demotion (an incident, a person) since the gate's
+        # decision takes effect before the write, not at the next call.
+        level = autonomy.effective_level(self.ledger, task.envelope)
+        if level in ("suggest", "draft") or (level == "approve" and approval_request_id is None):
+            if resumed_preview is None:
+                self._release_key(key)
+            note = f"autonomy level is {level} immediately before the write"
+            receipt = self._receipt(task, "write_refused", spec.name, validated.model_dump(mode="json"),
+                                    notes=note, approval_request_id=approval_request_id, idempotency_key=key)
+            raise GovernanceError(
+                f"{spec.name} was not executed: {task.workflow}'s {note}",
+                hint="see `governed-agents autonomy status`; the workflow has to propose the write again",
                 details={"receipt_id": receipt.receipt.receipt_id},
             )
 

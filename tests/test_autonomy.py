@@ -24,13 +24,13 @@ from governed_agents.envelope import load_envelope_text
 from governed_agents.erp.connector import erp_engine
 from governed_agents.erp.schema import journal_entries, vendors
 from governed_agents.erp.tools import erp_toolset
-from governed_agents.errors import TokenError
+from governed_agents.errors import GovernanceError, TokenError
 from governed_agents.executor import GovernedExecutor, TaskContext
 from governed_agents.gate import GateState, ToolCallRequest, decide
 from governed_agents.gate.decision import ApprovalEvidence
 from governed_agents.identity.tokens import issue_token
 from governed_agents.ledger import Ledger
-from governed_agents.ledger.schema import autonomy_levels
+from governed_agents.ledger.schema import autonomy_levels, idempotency_keys
 from governed_agents.timeutil import utcnow
 
 from tests.fixtures import REPO, envelope_text
@@ -156,6 +156,35 @@ def test_at_approve_every_write_needs_approval_even_when_the_envelope_needs_none
     assert autonomy.effective_level(ledger, envelope) == "approve"
     approved_write(ledger, ex, envelope, 1)
     assert entries(erp) == 1
+
+
+def test_a_demotion_between_the_gate_and_the_write_is_caught_by_the_last_recheck(ledger, erp):
+    """The executor re-reads the level immediately before the write, after the gate allowed it."""
+    registry, previews = erp_toolset(erp)
+    envelope = managed(initial="approve")
+    proposed = GovernedExecutor(ledger, registry, previews=previews).call(
+        task(envelope), "erp.create_journal_entry", entry(1))
+    approve_request(ledger, proposed.approval_request.id,
+                    token=issue_token("bob", actions=["approval.approve"], workflows=[WF]), decision="approve")
+    builds = {"n": 0}
+
+    def preview_then_demote(args):
+        # The first build is the gate's preview check; the second the write path's re-check.
+        builds["n"] += 1
+        if builds["n"] == 2:
+            autonomy.demote(ledger, envelope, token=admin_token(), to="suggest", reason="incident")
+        return previews["erp.create_journal_entry"](args)
+
+    ex = GovernedExecutor(ledger, registry, previews={"erp.create_journal_entry": preview_then_demote})
+    with pytest.raises(GovernanceError, match="autonomy level is suggest immediately before the write"):
+        ex.call(task(envelope), "erp.create_journal_entry", entry(1),
+                approval_request_id=proposed.approval_request.id)
+    assert entries(erp) == 0
+    kinds = [e.kind for e in ledger.events()]
+    assert kinds[-4:] == ["tool.decision", "autonomy.demoted", "tool.refused", "receipt.issued"], kinds
+    assert kinds.count("tool.executed") == 0
+    with ledger.engine.connect() as c:  # the key is released: a later, permitted attempt is not blocked
+        assert c.execute(select(func.count()).select_from(idempotency_keys)).scalar_one() == 0
 
 
 # -- promotion on evidence only ---------------------------------------------------------------
