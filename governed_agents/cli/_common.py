@@ -9,6 +9,7 @@ load, so that ``governed-agents --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import sys
 from typing import Any, Callable
@@ -16,6 +17,14 @@ from typing import Any, Callable
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+
+
+def iso_date(text: str) -> _dt.date:
+    """An argparse ``type`` for a UTC day written YYYY-MM-DD."""
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

@@ -9,16 +9,8 @@ replay), 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 
-from governed_agents.cli._common import EXIT_OK, EXIT_REFUSED, add_json_flag, emit_json, out
-
-
-def _date(text: str) -> _dt.date:
-    try:
-        return _dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+from governed_agents.cli._common import EXIT_OK, EXIT_REFUSED, add_json_flag, emit_json, iso_date, out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,9 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("ref", nargs="?", metavar="RUN_OR_TRACE",
                    help="a Dagster run id (a proposal run) or a trace id")
     p.add_argument("--envelope", metavar="NEW.yaml", help="what-if: replay under this envelope file")
-    p.add_argument("--since", type=_date, metavar="DATE",
+    p.add_argument("--since", type=iso_date, metavar="DATE",
                    help="what-if over every recorded run from this UTC day (YYYY-MM-DD); needs --envelope")
-    p.add_argument("--until", type=_date, metavar="DATE", help="... to this UTC day, inclusive (default: today)")
+    p.add_argument("--until", type=iso_date, metavar="DATE", help="... to this UTC day, inclusive (default: today)")
     add_json_flag(p)
     p.set_defaults(handler=_replay, replay_parser=p)
 

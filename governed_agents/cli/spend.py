@@ -10,14 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
-from governed_agents.cli._common import EXIT_OK, EXIT_REFUSED, add_json_flag, emit_json, out
-
-
-def _date(text: str) -> _dt.date:
-    try:
-        return _dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+from governed_agents.cli._common import EXIT_OK, EXIT_REFUSED, add_json_flag, emit_json, iso_date, out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "completed. Days are UTC. Offline stand-in calls are labelled."
         ),
     )
-    p.add_argument("--since", type=_date, metavar="DATE", help="from this UTC day (YYYY-MM-DD), inclusive")
-    p.add_argument("--until", type=_date, metavar="DATE", help="to this UTC day (YYYY-MM-DD), inclusive")
+    p.add_argument("--since", type=iso_date, metavar="DATE", help="from this UTC day (YYYY-MM-DD), inclusive")
+    p.add_argument("--until", type=iso_date, metavar="DATE", help="to this UTC day (YYYY-MM-DD), inclusive")
     p.add_argument("--workflow", help="only this workflow")
     add_json_flag(p)
     p.set_defaults(handler=_report)
