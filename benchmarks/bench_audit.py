@@ -206,15 +206,10 @@ def run_once(backend: str, mode: str, writers: int, events: int, pg_admin: str, 
 
 
 def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}"
+    from benchmarks.run_all import machine
+
+    m = machine()
+    return f"{m['cores']} cores ({m['cpu']}), {m['system']}"
 
 
 def _versions(pg_admin: str, backends: list[str]) -> str:
