@@ -7,10 +7,9 @@ Every refusal is shown to (1) raise with its code, (2) write exactly one
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from governed_agents.approvals import decide, decide_batch, expire_overdue, get_request, request_approval
 from governed_agents.canonical import canonical_json
@@ -18,7 +17,7 @@ from governed_agents.envelope import load_envelope_text
 from governed_agents.errors import ApprovalRefused, TokenError
 from governed_agents.identity.tokens import issue_token
 from governed_agents.ledger import Ledger
-from governed_agents.ledger.schema import approval_requests, metadata
+from governed_agents.ledger.schema import approval_requests
 from governed_agents.timeutil import utcnow
 
 from tests.fixtures import envelope_text, ledger_snapshot

@@ -7,7 +7,6 @@ to the ledger by the assets it blocked.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import dagster as dg
 import pytest

@@ -57,7 +57,7 @@ def _run(args) -> int:
             + (f" — {check['details']}" if check["details"] and not check["passed"] else ""))
     if run.approval_requests:
         out(f"{len(run.approval_requests)} approval request(s) in batch {run.run_id}:")
-        out(f"  governed-agents approvals list --status pending   (with an approval.read token)")
+        out("  governed-agents approvals list --status pending   (with an approval.read token)")
         out(f"  governed-agents approvals approve --batch {run.run_id} --reason '…'   (as a FinanceAdmin)")
     out(f"Dagster UI: {ui_command()}")
     return EXIT_OK if run.success else EXIT_REFUSED

@@ -26,7 +26,6 @@ from sqlalchemy import func, select, update
 from governed_agents.approvals import decide, get_request
 from governed_agents.envelope import load_envelope_text
 from governed_agents.errors import ApprovalRefused, TokenError
-from governed_agents.identity.tokens import issue_token
 from governed_agents.ledger import Ledger
 from governed_agents.ledger.schema import approval_decisions, approval_requests
 from governed_agents.timeutil import utcnow
