@@ -35,16 +35,20 @@ def _envelope_text() -> str:
 
 
 def _worker(n, url, catalog, envelope_text, barrier, results):
-    # A forked child: its own engine (Ledger.open caches per process), litellm already imported.
+    # A spawned child (a fresh interpreter: a forked one ran the parent's after-fork
+    # hooks, e.g. kombu's after a Celery test in the same xdist worker, and hung).
+    # litellm is imported before the barrier so that all sixteen reserve at once.
     try:
         from governed_agents.executor import TaskContext
-        from governed_agents.routing import BudgetExhausted, ModelGateway
+        from governed_agents.routing import BudgetExhausted, ModelGateway, _litellm
+
+        _litellm.load()
 
         ledger = Ledger.open(url)
         envelope = load_envelope_text(envelope_text, "concurrency.yaml")
         task = TaskContext(envelope=envelope, requested_by=f"user{n}", tenant="acme", task_id=f"task-{n:02d}")
         gateway = ModelGateway(ledger, catalog, cache=False)
-        barrier.wait(timeout=60)
+        barrier.wait(timeout=600)
         try:
             result = gateway.complete(task, "router", [{"role": "user", "content": f"item {n}"}])
             results.put((n, "ok", str(result.cost_usd)))
@@ -57,9 +61,6 @@ def _worker(n, url, catalog, envelope_text, barrier, results):
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_sixteen_processes_never_overspend_the_cap(pg_url):
-    from governed_agents.routing import _litellm
-
-    _litellm.load()  # once, in the parent: forked children inherit it instead of importing it 16 times
     Ledger.open(pg_url)  # migrate before the children race for it
     with ScriptedModelServer() as server:
         # Every answer takes 50 ms: the 5 winners are still in flight while the others try to reserve.
@@ -69,14 +70,14 @@ def test_sixteen_processes_never_overspend_the_cap(pg_url):
             alias: {"name": "conc-router", "input_usd_per_1k": 0, "output_usd_per_1k": 0.1}
             for alias in ("small-fast", "safe-medium", "frontier")
         }, max_output_tokens=100)
-        context = multiprocessing.get_context("fork")
+        context = multiprocessing.get_context("spawn")
         barrier = context.Barrier(PROCESSES)
         results = context.Queue()
         children = [context.Process(target=_worker, args=(n, pg_url, catalog, _envelope_text(), barrier, results))
                     for n in range(PROCESSES)]
         for child in children:
             child.start()
-        outcomes = [results.get(timeout=90) for _ in children]
+        outcomes = [results.get(timeout=900) for _ in children]
         for child in children:
             child.join(timeout=30)
         served = len(server.requests_for("conc-router"))
