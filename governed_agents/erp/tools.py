@@ -193,16 +193,7 @@ def erp_toolset(engine: Engine):
             "posted_at": utcnow(),
         }
         fault_point("erp_write")
-        try:
-            with engine.begin() as c:
-                c.execute(journal_entries.insert().values(**row))
-                crash_point("in_erp_write")
-        except IntegrityError:
-            existing = _entry_by_key(engine, key)
-            if existing is None:
-                raise
-            row = existing
-        return {k: row[k] for k in JournalEntryPosted.model_fields}
+        return _post_once(engine, row, before_commit=lambda: crash_point("in_erp_write"))
 
     @registry.tool(
         name="erp.reverse_journal_entry",
@@ -230,15 +221,7 @@ def erp_toolset(engine: Engine):
             "memo": f"reversal of entry {args.entry_id}" + (f": {args.reason}" if args.reason else ""),
             "posted_at": utcnow(),
         }
-        try:
-            with engine.begin() as c:
-                c.execute(journal_entries.insert().values(**row))
-        except IntegrityError:
-            existing = _entry_by_key(engine, key)
-            if existing is None:
-                raise
-            row = existing
-        return {k: row[k] for k in JournalEntryPosted.model_fields}
+        return _post_once(engine, row)
 
     def preview_journal_entries(entries: list[CreateJournalEntryInput]) -> list[dict]:
         """Previews of many entries with one read of the ERP per chunk of keys."""
@@ -321,6 +304,21 @@ def _entries_by_keys(engine: Engine, keys: list[str], chunk: int = 500) -> dict[
                 m["posted_at"] = as_utc(m["posted_at"])
                 found[m["idempotency_key"]] = m
     return found
+
+
+def _post_once(engine: Engine, row: dict, *, before_commit=lambda: None) -> dict:
+    """Insert a journal entry once per idempotency key: a second insert under the same
+    key (a retry after a lost answer) returns the entry the first one wrote."""
+    try:
+        with engine.begin() as c:
+            c.execute(journal_entries.insert().values(**row))
+            before_commit()
+    except IntegrityError:
+        existing = _entry_by_key(engine, row["idempotency_key"])
+        if existing is None:
+            raise
+        row = existing
+    return {k: row[k] for k in JournalEntryPosted.model_fields}
 
 
 def _entry_by_key(engine: Engine, key: str) -> dict | None:
