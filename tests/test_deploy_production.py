@@ -50,6 +50,31 @@ def _wait_port(port: int, process: subprocess.Popen, log: Path, timeout: float =
     pytest.fail(f"{process.args[0]} did not listen on {port} within {timeout:.0f}s:\n{log.read_text()[-3000:]}")
 
 
+def _tails(logs: Path, chars: int = 4000) -> str:
+    """The end of each process's log, for a failure message that explains itself."""
+    parts = []
+    for name in ("code", "web", "daemon"):
+        log = logs / f"{name}.log"
+        text = log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
+        parts.append(f"----- {name}.log ({log}) -----\n{text}")
+    return "\n".join(parts)
+
+
+@contextlib.contextmanager
+def _explained(logs: Path, stage: list[str], snapshot=lambda: ""):
+    """Turn any error inside the block into a failure naming the stage it happened in,
+    with the state of the Dagster runs and the tail of every process's log."""
+    try:
+        yield
+    except Exception as exc:  # AssertionError, GovernanceError, GraphQL client errors
+        try:
+            state = snapshot()
+        except Exception as snap_exc:  # the storage itself may be what broke
+            state = f"(could not read the runs: {snap_exc!r})"
+        pytest.fail(f"stage '{stage[0]}' failed: {type(exc).__name__}: {exc}\n{state}\n{_tails(logs)}",
+                    pytrace=True)
+
+
 @contextlib.contextmanager
 def _process(args: list[str], env: dict, log: Path):
     from governed_agents.dagster.daemon import stop
@@ -119,11 +144,21 @@ def test_production_deployment_runs_the_invoice_pipeline_with_approval(deploymen
             "-f", "definitions.py", "-d", str(REPO), "--location-name", "governed_agents"]
     web = [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", str(deployment["workspace"])]
     daemon = [str(BIN / "dagster-daemon"), "run", "-w", str(deployment["workspace"])]
-    with _process(code, env, logs / "code.log") as code_proc:
+    stage = ["starting the code server"]
+    instance = dg.DagsterInstance.get()
+
+    def runs_now() -> str:
+        lines = [f"{r.run_id[:8]} {r.job_name} {r.status.value} {r.tags.get(TAG_APPROVAL, '')}"
+                 for r in instance.get_runs(limit=50)]
+        return "Dagster runs (newest first):\n  " + ("\n  ".join(lines) or "(none)")
+
+    with _explained(logs, stage, runs_now), _process(code, env, logs / "code.log") as code_proc:
         _wait_port(deployment["grpc_port"], code_proc, logs / "code.log")
+        stage[0] = "starting the webserver and the daemon"
         with _process(web, env, logs / "web.log") as web_proc, \
                 _process(daemon, env, logs / "daemon.log") as daemon_proc:
             _wait_port(port, web_proc, logs / "web.log")
+            stage[0] = "submitting the proposal run over GraphQL"
             client = DagsterGraphQLClient("127.0.0.1", port_number=port, timeout=120)
             run_id = client.submit_job_execution(
                 "invoice_reconcile_propose", repository_location_name="governed_agents",
@@ -131,16 +166,21 @@ def test_production_deployment_runs_the_invoice_pipeline_with_approval(deploymen
                 run_config={"ops": {"approval_requests": {"config": {"requested_by": "alice"}}}},
                 tags={"governed_agents/requested_by": "alice"})
             # Through the QueuedRunCoordinator: the run waits in the queue until the daemon starts it.
-            instance = dg.DagsterInstance.get()
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+            # Polled in the run storage (one query), not through the webserver: a GraphQL call
+            # can itself time out on a loaded machine and that is not what is being waited for.
             deadline = time.monotonic() + 300
-            while client.get_run_status(run_id) not in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE):
+            finished = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+            while (status := instance.get_run_by_id(run_id).status) not in finished:
+                stage[0] = f"waiting for the proposal run {run_id[:8]} (now {status.value})"
                 assert time.monotonic() < deadline, "the proposal run did not finish in 300 s"
-                assert daemon_proc.poll() is None, (logs / "daemon.log").read_text()[-3000:]
+                for proc in (code_proc, web_proc, daemon_proc):
+                    assert proc.poll() is None, f"{proc.args[0]} exited with {proc.returncode}"
                 time.sleep(1)
+            stage[0] = f"checking the proposal run {run_id[:8]}"
             assert client.get_run_status(run_id) == dg.DagsterRunStatus.SUCCESS, \
-                (logs / "daemon.log").read_text()[-3000:]
+                [e.message for e in instance.all_logs(run_id) if e.level >= 40]
 
             ledger = Ledger.open()
             assert ledger.dialect == "postgresql"
@@ -148,32 +188,37 @@ def test_production_deployment_runs_the_invoice_pipeline_with_approval(deploymen
                                                    limit=100)]
             assert len(pending) >= 4
             chosen = pending[:4]
+            stage[0] = f"approving {len(chosen)} requests with the CLI"
             token = issue_token("bob", actions=["approval.approve"], workflows=["invoice_reconcile"])
             approve = subprocess.run([str(BIN / "governed-agents"), "approvals", "approve", *chosen,
                                       "--reason", "checked", "--token", token],
                                      capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
             assert approve.returncode == 0, approve.stderr
 
+            stage[0] = "waiting for the approval sensor's posting runs"
             runs = wait_for_runs(instance, TAG_APPROVAL, chosen, timeout=400, process=daemon_proc)
 
-    failed = {i: [e.message for e in instance.all_logs(r.run_id) if "FAIL" in str(e.dagster_event_type) or e.level >= 40]
-              for i, r in runs.items() if r.status != dg.DagsterRunStatus.SUCCESS}
-    assert not failed, failed
-    # The sensor's tags are on every posting run; the tag limit is what serialised them.
-    for request_id, run in runs.items():
-        assert run.job_name == "invoice_reconcile_post"
-        assert run.tags[TAG_APPROVAL] == request_id
-        assert run.tags[TAG_ERP] == "demo" and run.tags[TAG_WORKFLOW] == "invoice_reconcile"
-    records = instance.get_run_records(filters=dg.RunsFilter(run_ids=[r.run_id for r in runs.values()]))
-    spans = sorted((rec.start_time, rec.end_time) for rec in records)
-    assert len(spans) == 4 and all(start and end for start, end in spans)
-    for (_, end), (next_start, _) in zip(spans, spans[1:]):
-        assert next_start >= end, f"two posting runs on one ERP overlapped: {spans}"
+        stage[0] = "checking the posting runs, the ERP, the receipts and the audit chain"
+        failed = {i: [e.message for e in instance.all_logs(r.run_id)
+                      if "FAIL" in str(e.dagster_event_type) or e.level >= 40]
+                  for i, r in runs.items() if r.status != dg.DagsterRunStatus.SUCCESS}
+        assert not failed, failed
+        # The sensor's tags are on every posting run; the tag limit is what serialised them.
+        for request_id, run in runs.items():
+            assert run.job_name == "invoice_reconcile_post"
+            assert run.tags[TAG_APPROVAL] == request_id
+            assert run.tags[TAG_ERP] == "demo" and run.tags[TAG_WORKFLOW] == "invoice_reconcile"
+        records = instance.get_run_records(filters=dg.RunsFilter(run_ids=[r.run_id for r in runs.values()]))
+        spans = sorted((rec.start_time, rec.end_time) for rec in records)
+        assert len(spans) == 4 and all(start and end for start, end in spans), spans
+        for (_, end), (next_start, _) in zip(spans, spans[1:]):
+            assert next_start >= end, f"two posting runs on one ERP overlapped: {spans}"
 
-    with erp_engine().connect() as conn:
-        assert conn.execute(select(func.count()).select_from(journal_entries)).scalar_one() == 4
-    kinds = {r.receipt.approval_request_id: r.receipt.kind for r in list_receipts(Ledger.open(), limit=500)
-             if r.receipt.approval_request_id}
-    assert all(kinds[i] == "write_executed" for i in chosen)
-    assert Ledger.open().verify().ok
+        with erp_engine().connect() as conn:
+            assert conn.execute(select(func.count()).select_from(journal_entries)).scalar_one() == 4
+        kinds = {r.receipt.approval_request_id: r.receipt.kind for r in list_receipts(Ledger.open(), limit=500)
+                 if r.receipt.approval_request_id}
+        assert all(kinds.get(i) == "write_executed" for i in chosen), {i: kinds.get(i) for i in chosen}
+        verified = Ledger.open().verify()
+        assert verified.ok, verified
     instance.dispose()
