@@ -11,7 +11,8 @@ Sets (label 1 = injection):
 - AgentDojo: ``agentdojo_injections`` (goals) against ``agentdojo_benign_vectors`` (the default
   content of the injection slots), both scored as ``tool_output``.
 - finance: ``governed_agents/safety/data/finance_injection.jsonl`` (written for this project), each
-  row scored in its own context (invoice_memo, vendor_email, bank_change_request).
+  row scored in its own context (invoice_memo, vendor_email, bank_change_request), and
+  ``benchmarks/data/finance_fresh2.jsonl`` (another author's finance rows, split ``fresh2``).
 - deepset/prompt-injections: reported separately, scored as ``user`` (what it is: chat prompts)
   and as ``tool_output`` (the same text placed where data belongs).
 
@@ -20,8 +21,10 @@ Splits. The rules were written while looking at data, so figures are given per s
 - public sets: ``sha256(key) % 2`` — 0 is ``train``, 1 is ``heldout``. The key is the attacker
   instruction for InjecAgent positives (so an instruction and its embedded variants fall on the
   same side) and the row id otherwise.
-- finance: the ``split`` field of each row (``train`` / ``heldout`` by the hand-written sentence a
-  row rests on; ``fresh`` rows were written after the rules were frozen and scored once).
+- finance: the ``split`` field of each row. ``train`` / ``dev``: by the hand-written sentence a row
+  rests on *and* by its carrier (the memo, email or bank letter the sentence is put in), so no dev
+  row shares either with a train row. ``fresh`` (the first set's fresh rows) and ``fresh2``
+  (another author's) were written after earlier versions of the rules were frozen.
 
 See docs/safety.md for how each split was (and was not) looked at while the rules were written.
 FPR intervals are 95 % Wilson intervals: with 30-odd benign texts, one false positive is 3 %.
@@ -44,6 +47,8 @@ from governed_agents.safety.injection import DEFAULT_THRESHOLD, score_text  # no
 
 DEFAULT_DATA = Path(os.environ.get("GOVERNED_AGENTS_INJECTION_EVAL", REPO.parent / "shared" / "injection_eval"))
 FINANCE = REPO / "governed_agents" / "safety" / "data" / "finance_injection.jsonl"
+FINANCE_FRESH2 = REPO / "benchmarks" / "data" / "finance_fresh2.jsonl"
+SPLIT_ORDER = ("train", "heldout", "dev", "fresh", "fresh2", "test")
 
 
 def public_split(row: dict) -> str:
@@ -71,7 +76,7 @@ def load(data: Path) -> dict[str, list[tuple[dict, str, str]]]:
     for name in ("agentdojo_injections", "agentdojo_benign_vectors"):
         for row in _read(data / f"{name}.jsonl"):
             sets["AgentDojo"].append((row, "tool_output", public_split(row)))
-    for row in _read(FINANCE):
+    for row in _read(FINANCE) + _read(FINANCE_FRESH2):
         sets["finance"].append((row, row["context"], row["split"]))
     for row in _read(data / "labeled_injections.jsonl"):
         sets["deepset (as user prompt)"].append((row, "user", row["split"]))
@@ -107,8 +112,7 @@ def measure(items: list[tuple[dict, str, str]], threshold: float) -> dict:
 def evaluate(data: Path, threshold: float) -> list[dict]:
     table = []
     for name, items in load(data).items():
-        splits = sorted({s for _, _, s in items}, key=lambda s: ["train", "heldout", "fresh", "test"].index(s)
-                        if s in ("train", "heldout", "fresh", "test") else 9)
+        splits = sorted({s for _, _, s in items}, key=lambda s: SPLIT_ORDER.index(s) if s in SPLIT_ORDER else 9)
         for split in splits:
             table.append({"set": name, "split": split,
                           **measure([i for i in items if i[2] == split], threshold)})

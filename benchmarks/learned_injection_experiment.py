@@ -228,7 +228,7 @@ def run(data: Path, feature: str, cache: Path | None = None, c: float | None = N
                "either@cv": [THRESHOLD if (a >= THRESHOLD or b >= t_cv) else 0.0 for a, b in zip(h, p)]}
     table = []
     for name in SETS:
-        for split in ("train", "heldout", "fresh", *sorted({it[3] for it in items} - {"train", "heldout", "fresh"}),
+        for split in ("train", "heldout", "dev", "fresh", *sorted({it[3] for it in items} - {"train", "heldout", "dev", "fresh"}),
                       "all"):
             idx = [i for i, it in enumerate(items) if it[0] == name and (split == "all" or it[3] == split)]
             if not idx:

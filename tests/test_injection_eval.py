@@ -16,6 +16,7 @@ from governed_agents.safety.data import build_finance_set
 from tests.fixtures import REPO
 
 FINANCE = REPO / "governed_agents" / "safety" / "data" / "finance_injection.jsonl"
+FRESH2 = REPO / "benchmarks" / "data" / "finance_fresh2.jsonl"
 
 
 def _eval_module():
@@ -37,24 +38,47 @@ def test_the_committed_finance_set_is_the_builders_output_with_at_least_100_of_e
     assert sum(r["label"] == 1 for r in rows) >= 100 and sum(r["label"] == 0 for r in rows) >= 100
     assert {r["context"] for r in rows} == {"invoice_memo", "vendor_email", "bank_change_request"} <= set(CONTEXTS)
     assert len({r["id"] for r in rows}) == len(rows)
-    # the split is by hand-written sentence: no group is on both sides
-    sides: dict[str, set[str]] = {}
+    # the split is by hand-written sentence and by carrier: neither is on both sides
+    for key in ("group", "carrier"):
+        sides: dict[str, set[str]] = {}
+        for r in rows:
+            if r.get(key) not in (None, "none"):
+                sides.setdefault(r[key], set()).add(r["split"])
+        assert sides and all(len(s) == 1 for s in sides.values()), key
+    assert {r["split"] for r in rows} == {"train", "dev", "fresh"}
+
+
+def test_every_development_carrier_holds_benign_and_injected_rows():
+    # A scorer cannot tell injections by their carrier: each memo, email and bank letter of the
+    # train and dev splits appears with nothing in it, with a benign sentence and with an injection.
+    rows = [r for r in build_finance_set.rows() if r["split"] in ("train", "dev")]
+    labels: dict[str, set[int]] = {}
     for r in rows:
-        sides.setdefault(r["group"], set()).add(r["split"])
-    assert all(len(s) == 1 for s in sides.values())
-    assert {r["split"] for r in rows} == {"train", "heldout", "fresh"}
+        labels.setdefault(r["carrier"], set()).add(r["label"])
+    carriers = {c: ls for c, ls in labels.items() if c != "none"}
+    assert len(carriers) >= 40
+    assert all(ls == {0, 1} for ls in carriers.values()), [c for c, ls in carriers.items() if ls != {0, 1}]
+    empty = {r["carrier"] for r in rows if r["group"].startswith("carrier-")}
+    assert empty == set(carriers)
+    for split in ("train", "dev"):
+        side = [r for r in rows if r["split"] == split]
+        assert sum(r["label"] == 1 for r in side) >= 250 and sum(r["label"] == 0 for r in side) >= 250
 
 
 def test_the_eval_script_counts_each_row_once_per_set_and_split(table):
     by = table
     finance = by[("finance", "all")]
-    assert (finance["positives"], finance["negatives"]) == (180, 180)
-    assert sum(by[("finance", s)]["positives"] for s in ("train", "heldout", "fresh")) == 180
+    rows = [json.loads(x) for x in FINANCE.read_text(encoding="utf-8").splitlines()]
+    fresh2 = [json.loads(x) for x in FRESH2.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert {r["split"] for r in fresh2} == {"fresh2"}
+    positives = sum(r["label"] == 1 for r in rows + fresh2)
+    assert (finance["positives"], finance["negatives"]) == (positives, len(rows) + len(fresh2) - positives)
+    assert sum(by[("finance", s)]["positives"] for s in ("train", "dev", "fresh", "fresh2")) == positives
+    assert (by[("finance", "fresh")]["positives"], by[("finance", "fresh")]["negatives"]) == (60, 40)
     injecagent = by[("InjecAgent", "all")]
     assert (injecagent["positives"], injecagent["negatives"]) == (62 + 264, 34)
     assert (by[("AgentDojo", "all")]["positives"], by[("AgentDojo", "all")]["negatives"]) == (35, 28)
     # a recount by hand for one set
-    rows = [json.loads(x) for x in FINANCE.read_text(encoding="utf-8").splitlines()]
     fresh = [r for r in rows if r["split"] == "fresh"]
     tp = sum(score_text(r["text"], context=r["context"]).score >= 0.7 for r in fresh if r["label"] == 1)
     assert by[("finance", "fresh")]["tp"] == tp

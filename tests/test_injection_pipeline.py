@@ -25,7 +25,9 @@ FINANCE = REPO / "governed_agents" / "safety" / "data" / "finance_injection.json
 
 def _memos():
     rows = [json.loads(x) for x in FINANCE.read_text(encoding="utf-8").splitlines()]
-    bad = [r["text"] for r in rows if r["label"] == 1 and r["context"] == "invoice_memo"][:6]
+    injected = [r["text"] for r in rows if r["label"] == 1 and r["context"] == "invoice_memo"]
+    # the first five, and the first that carries an IBAN (its excerpts must come out redacted)
+    bad = injected[:5] + [next(t for t in injected[5:] if re.search(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}", t))]
     good = [r["text"] for r in rows if r["label"] == 0 and r["context"] == "invoice_memo"][:6]
     return bad, good
 
