@@ -10,7 +10,12 @@ line description, a tool's output:
 - imperatives addressed to an agent, assistant, AI or model;
 - requests to call tools or functions (``erp.update_vendor_bank``, ``GmailSendEmail``);
 - changes to bank details, payments to a given IBAN, approval or control bypass, secrecy;
-- sending data (credentials, files, messages) to an address or URL.
+- sending data (credentials, files, messages) to an address or URL;
+- in finance text, what it asks of the process that reads it: skipping or waiving a control
+  (match, approval, callback, hold, duplicate check), claiming a control was passed ("already
+  verified by treasury"), changing the reader's own records (vendor master, limits, PO, GL),
+  addressing the processor ("Processing note:", "to whoever processes this"), field labels and
+  markup that set controls (``Match-Check: OFF``, ``<!-- -->``, JSON tool calls).
 
 Signals of one kind count once (the strongest); kinds combine as independent
 evidence (noisy-or), so two moderate signals outweigh one. Plain imperatives
@@ -22,7 +27,7 @@ Scoring is regular expressions over a normalised copy of the text (NFKC,
 zero-width characters removed, common homoglyphs folded), with spans mapped
 back to the original. Time is linear and bounded: at most ``MAX_SCAN_CHARS``
 of a text are scanned (its head and tail). A later issue replaces this with a
-stronger scorer behind the same API; measured rates are in docs/reconciliation.md.
+stronger scorer behind the same API; measured rates are in docs/safety.md.
 """
 
 from __future__ import annotations
@@ -133,7 +138,7 @@ _rule("output_forcing", "output", 0.6, 0.5,
       r"\b(?:just|only|simply|instead)\s+(?:output|say|print|write|reply|respond|answer|return)\b[^.!?\n]{0,12}?[\"'\u201c\u201e]"
       r"|\bdo\s+not\s+answer\s+(?:this|the)\s+question\b|\b(?:include|say|state)\s+that\s+you\s+(?:hate|love|think|are)\b"
       r"|\b(?:answer|antworte\w*|reply|respond|write|beantworte\w*)\b[^.!?\n]{0,40}?\b(?:in\s+the\s+style\s+of|im\s+stil\w*)\b"
-      r"|\bmake\s+something\s+up\b|\bhaha\s+pwned\b"
+      r"|\bmake\s+something\s+up\b|\bhaha\s+pwned\b|\b(?:reply|respond|answer|output|return)\s+(?:with\s+)?['\"\u201c](?:approved|ok|done|yes|verified|matched|paid)\b"
       r"|(?:^|[.!?\n\"':]\s{0,8})(?:please\s+)?(?:say|tell\s+(?:the\s+user|them|him|her))\s+that\b")
 _rule("task_switch", "task", 0.55, 0.3,
       ('challenge', 'task', 'assignment', 'now', 'nun', 'jetzt', 'aufgabe', 'herausforderung'),
@@ -222,7 +227,7 @@ _rule("record_tampering", "records", 0.6, 0.2,
       rf"|\bbook\b{_W}{{0,40}}?\bto\s+(?:gl|g/l|account|ledger|cost\s+cent(?:er|re))\b"
       r"|\b(?:tell|inform|assure|convince)\s+the\s+(?:approver|reviewer|auditor|controller|manager|finance\s+team)\b"
       r"|\b(?:raise|increase|lift)\s+(?:the\s+)?(?:approval|spending|payment|credit)\s+limit\b"
-      r"|\bupdate\s+the\s+(?:po|purchase\s+order)\s+(?:quantity|amount|price)\b", finance=0.6)
+      r"|\bupdate\s+the\s+(?:po|purchase\s+order)\s+(?:quantity|amount|price)\b", finance=0.7, bank_change=0.7)
 _rule("secrecy", "secrecy", 0.6, 0.4,
       ('not', "n't", 'dont', 'never', 'without', 'keep this', 'between us', 'delete', 'erase', 'remove', 'clear'),
       r"\b(?:do\s+not|don't|dont|never)\s+(?:tell|inform|notify|mention|alert|log|report|disclose|reveal|show)\b"
@@ -242,11 +247,193 @@ _rule("internal_object", "internal", 0.4, 0.0,
       r"|\b(?:all\s+(?:our\s+|the\s+|your\s+)?open\s+invoices|other\s+(?:suppliers|vendors|customers|payees))\b"
       r"|\b(?:create|add|register|set\s+up)\s+(?:a\s+)?new\s+(?:vendor|supplier|payee|beneficiary)\b",
       finance=0.45, bank_change=0.15)
+_rule("internal_object", "internal", 0.4, 0.0,
+      ('erp', 'approv', 'ledger', 'g/l', 'gl', 'admin', 'root', 'other'),
+      r"\b(?:the|your|this)\s+(?:erp|approvers?|approval\s+(?:limit|chain|workflow|step)|ledger|g/?l)\b"
+      r"|\b(?:admin(?:istrator)?|root|portal\s+admin)\s+(?:access|rights|role|privileges)\b"
+      r"|\bother\s+(?:suppliers|vendors|customers|payees)\b",
+      finance=0.45, bank_change=0.45)
 # A payment asked for beside the one the document is about: an order to whoever processes it.
 _rule("extra_payment", "extra_payment", 0.75, 0.2,
       ('also', 'additionally', 'addition', 'as well'),
       r"\b(?:also|additionally|in\s+addition)\s*,?\s+(?:please\s+)?(?:pay|transfer|wire|settle|release|remit)\b"
       r"|\b(?:pay|transfer|wire|settle|release)\b[^.!?\n]{0,60}?\bas\s+well\b", finance=0.75, bank_change=0.75)
+# -- governance: what a text asks of the process that reads it (2026-12) -----------------------------
+# An instruction in a memo, a vendor's email or a bank letter is an injection when it is addressed to
+# whoever processes the text, or asks for an action the vendor has no say in: skip or bypass a control
+# (match, approval, review, callback, hold, duplicate check, limit), claim a control has been passed
+# ("already verified by treasury", "pre-approved"), change the reader's own records (vendor master,
+# payee, limits, PO, GL, approvers), send business data out, or keep something from the approver.
+# What vendors ask (pay, remit, contact, confirm, update an address, new bank details in a bank letter)
+# names none of these. German, French, Spanish, Dutch and Italian words for the same are included.
+_CONTROL = (r"(?:(?:three|3|two|2)[- ]?way[- ]?match(?:ing)?|(?:receipt|po|invoice)\s+match(?:ing)?|match(?:ing)?(?:[- ]check)?"
+            r"|approv(?:al|er)s?(?:\s+(?:step|routing|workflow|chain|flag|limit|threshold|process))?|second\s+(?:approver|signature)"
+            r"|dual\s+(?:approval|control|signature)|sign-?off|(?:manual\s+)?review(?:er)?s?|checks?|tolerance(?:\s+check)?"
+            r"|verification|verifying|call-?backs?(?:\s+(?:check|verification))?|holds?|(?:payment\s+)?block|flags?"
+            r"|duplicate(?:\s+(?:check|warning|flag|alert))?|controls?|audit(?:\s+(?:trail|log))?|limits?|screening"
+            r"|goods\s+receipt|receiving\s+report|(?:rückruf)?prüfung|freigabe|freigeber|rapprochement|contrôle|alerte"
+            r"|revisi[oó]n|aprobador|controllo|verifica|drieweg-?match|controle|segregation\s+of\s+duties|four[- ]eyes|4[- ]eyes|maker[- ]checker"
+            r"|(?:sanctions?\s+)?screening|kyc|confirmation\s+call|(?:bank|vendor|account)\s+validation|gr/?ir|po\s+check|receipt\s+check)")
+_BYPASS = (r"(?:skip(?:ped)?|bypass(?:ed)?|waive[ds]?|override|overridden|disabled?|ignored?|disregard(?:ed)?|clear(?:ed)?|lift(?:ed)?"
+           r"|remove[ds]?|circumvent|suspend(?:ed)?|turn\s+off|switch\s+off|ignorer|ignorar|saltar|überspring\w*|umgeh\w*"
+           r"|ignorier\w*|sla\b|omettre|ignorare|saltare|omit(?:ted)?|forgo|forego|dispense\s+with|don't\s+bother\s+with|do\s+not\s+bother\s+with)")
+_rule("control_bypass", "bypass", 0.75, 0.45, None,
+      rf"\b{_BYPASS}\b{_W}{{0,40}}?\b{_CONTROL}\b"
+      rf"|\b{_CONTROL}\b{_W}{{0,30}}?\b(?:is|are|be|been|has\s+been|can\s+be)?\s{{0,3}}(?:waived|disabled|bypassed|skipped|suspended|"
+      r"lifted|removed|cleared|overridden|not\s+(?:required|needed|necessary)|entfällt|entfallen|dispensed\s+with)\b"
+      r"|\bexempt\s+from\s+(?:the\s+|any\s+)?(?:(?:three|3|two|2)[- ]?way[- ]?match\w*|approv\w*|review\w*|match\w*|checks?|controls?)\b"
+      r"|\b(?:unless|if)\s+the\s+(?:approver|reviewer|buyer|budget\s+owner)\s+(?:objects|has\s+not|does\s+not|doesn't|hasn't|is\s+not\s+available)\b"
+      r"|\bwithout[\s-]+(?:the\s+|any\s+|a\s+|further\s+)?(?:usual\s+|manual\s+|second\s+|dual\s+)?"
+      r"(?:approv\w*|review\w*|sign-?off|signature|verif\w*|check(?:ing)?|looking\s+at|(?:(?:three|3|two|2)[- ]?way[- ]?)?match\w*|waiting\s+for|callback|call-?back|controls?)\b"
+      r"|\b(?:ohne|sans|sin|senza|zonder)\s+(?:\w{1,20}\s{1,3}){0,2}(?:prüfung|freigabe|kontrolle|rapprochement|contrôle|validation|revisi[oó]n|control|controllo|verifica|controle)\b"
+      r"|\bno\s+(?:need|further\s+(?:checks?|review|approval|verification))\b(?:\s+(?:to|for)\s+(?:verify|check|route|review|approv\w*|involve|verification|the\s+approver))?"
+      r"(?=[^.!?\n]{0,60}\b(?:verif|check|rout|review|approv|involve|necessary|match|callback|account|signature))"
+      r"|\bneed\s+not\s+be\s+(?:logged|approved|checked|verified|reviewed|matched)\b"
+      r"|\b(?:do\s+not|don't|not\s+to|never)\s+(?:hold|route|send)\s+(?:this\s+|it\s+)?(?:for|to)\s+(?:goods|the\s+approver|approval|review)"
+      rf"|\b(?:approv\w*|post|pay|release|proceed|matched)\b{_W}{{0,40}}?\b(?:anyway|regardless\s+of|irrespective\s+of|even\s+though)\b"
+      r"|\bapprove\s+(?:it|the\s+invoice|this\s+invoice|them)?\s{0,3}(?:yourself|on\s+(?:our|their|his|her)\s+behalf)\b"
+      rf"|\bbefore\s+(?:the\s+)?(?:approver|callback|call-?back|verification|review)\b{_W}{{0,20}}?\b(?:returns|is\s+done|completes|happens)\b"
+      r"|\b(?:approvals?|approval)\s+will\s+be\s+completed\s+after\b|\bafter\s+the\s+fact\b"
+      r"|\b(?:approved|paid|posted|released|booked)\s+automatically\b|\bauto(?:matically)?[- ]approv\w*"
+      r"|\beven\s+though\s+(?:it\s+is|they\s+are|it's|they're|that\s+\w+\s+is)\s+(?:not\s+(?:yet\s+)?(?:approved|matched|received|verified)|closed)\b|\bnot\s+(?:yet\s+)?approved\s+yet\b"
+      r"|\b(?:does|do|will)\s+not\s+need\s+(?:a\s+|an\s+|any\s+)?(?:po|purchase\s+order|approv\w*|review|match\w*|receipt|check\w*|verification|callback)\b"
+      r"|\b(?:with|and)\s+no\s+(?:callback|call-?back|verification|approval|review|checks?|matching)\b"
+      r"|\bno\s+(?:callback|call-?back|verification|approval|review|checks?)\s+(?:is\s+)?(?:needed|required|necessary)\b"
+      rf"|\b(?:skipping|bypassing|past\s+the|around\s+the|outside\s+(?:the\s+)?(?:normal|usual|regular)|absorb\w*|suppress\w*)\b{_W}{{0,40}}?"
+      r"\b(?:approval\s+queue|approvals?|review|batch\s+review|match\w*|discrepanc\w*|variance|flags?|warnings?|alerts?|quer(?:y|ies)|checks?|"
+      r"verification|callback|sign-?off|limits?|threshold|holds?|controls?|duplicate|tolerance|run|process|procedure|queue)\b"
+      rf"|\b(?:discrepanc\w*|variance|flag|flagged\s+\w+|warning|alert|mismatch|exception|query|hold|block)\b{_W}{{0,40}}?\b(?:can|may|should|is\s+to|must)\s+be\s+"
+      r"(?:disregarded|ignored|absorbed|skipped|waived|bypassed|overridden|cleared|closed|dropped|released)\b"
+      r"|\bno\s+need\s+to\s+(?:verify|check|call|contact\s+us\s+to\s+confirm|raise\s+a\s+query|query|route|approve|review|match|"
+      r"confirm\s+(?:the\s+)?(?:new\s+)?(?:account|bank|details|change|iban))\b"
+      r"|\bneeds?\s+no\s+(?:\w+\s+)?(?:match\w*|approv\w*|review|checks?|verification|po)\b"
+      r"|\bwithout\s+(?:a\s+|the\s+)?(?:goods\s+receipt|receipt|delivery\s+note|po|purchase\s+order)\b"
+      r"|\b(?:go|goes|send\s+it|put\s+it|move\s+it)\s+straight\s+(?:to|into|through)\s+(?:payment|posting|the\s+ledger|the\s+payment\s+run|approval)\b"
+      r"|\bgo\s+ahead\s+and\s+(?:schedule|post|pay|release|approve|book)\b",
+      finance=0.75, bank_change=0.75)
+_rule("control_passed_claim", "claim", 0.5, 0.2, None,
+      r"\bpre-?(?:approved|cleared|agreed|verified|validated)\b|\bpreaprobad[ao]\b"
+      r"|\balready\s+(?:been\s+)?(?:verified|approved|checked|cleared|validated|signed\s+off|reviewed|matched)\b"
+      r"|\b(?:verified|cleared|approved|checked|signed\s+off|validated)\s+(?:by|with)\s+(?:the\s+)?(?:treasury|compliance|audit|internal\s+(?:audit|controls)|"
+      r"management|controller|cfo|ceo|finance\s+director|legal|board)\b"
+      r"|\b(?:has|have)\s+(?:cleared|waived|approved|verified)\s+(?:this|the|our)\b|\bconsidered\s+(?:given|approved|verified)\b"
+      r"|\b(?:signed\s+off|approved)\s+at\s+board\s+level\b|\bconfirmed\s+by\s+phone\b|\bfalse\s+alarm\b|\bmanagement\s+override\b"
+      r"|\b(?:approved|authori[sz]ed|verified|cleared)\s+in\s+advance\b|\b(?:cleared|approved|good|ok|okay)\s+(?:for|to)\s+(?:payment|pay|post|posting|release)\b"
+      r"|\bbereits\s+(?:freigegeben|geprüft|genehmigt)\b|\bdéjà\s+(?:validée?s?|approuvée?s?|vérifiée?s?)\b|\bal\s+goedgekeurd\b"
+      r"|\bgià\s+(?:approvat[ao]|verificat[ao])\b|\bya\s+(?:aprobad[ao]|verificad[ao])\b"
+      r"|\bstatus\s{0,3}(?:override)?\s{0,3}[:=]\s{0,3}['\"]?(?:verified|approved|pre-?approved)\b")
+# The strong claims: a control of the reader's said to be passed already, or set aside by someone on its side.
+_rule("control_passed_claim", "claim", 0.5, 0.2, None,
+      r"\bpre-?(?:approved|cleared|verified|validated)\b|\bpreaprobad[ao]\b"
+      r"|\balready\s+(?:been\s+)?(?:verified|checked|cleared|validated|signed\s+off)\b"
+      r"|\b(?:verified|cleared|approved|checked|signed\s+off|validated)\s+(?:by|with)\s+(?:the\s+)?(?:treasury|compliance|audit|internal\s+(?:audit|controls)|"
+      r"management|controller|cfo|ceo|finance\s+director|legal|board)\b"
+      r"|\bconsidered\s+(?:given|approved|verified)\b|\b(?:signed\s+off|approved)\s+at\s+board\s+level\b|\bmanagement\s+override\b"
+      r"|\bbereits\s+(?:freigegeben|geprüft|genehmigt)\b|\bdéjà\s+(?:validée?s?|approuvée?s?|vérifiée?s?)\b|\bal\s+goedgekeurd\b"
+      r"|\bgià\s+(?:approvat[ao]|verificat[ao])\b|\bya\s+(?:aprobad[ao]|verificad[ao])\b"
+      r"|\bstatus\s{0,3}(?:override)?\s{0,3}[:=]\s{0,3}['\"]?(?:verified|approved|pre-?approved)\b", finance=0.7, bank_change=0.7)
+_rule("authority_claim", "authority", 0.45, 0.2, None,
+      r"\b(?:per|as\s+per|agreed\s+with|agreement\s+with|arrangement\s+with|authori[sz]ed\s+by|discussed\s+with|"
+      r"call\s+with|instructed\s+by|on\s+behalf\s+of|approved\s+by|cleared\s+by|terms\s+agreed\s+with)\s+"
+      r"(?:your|the\s+customer's)\s+(?:cfo|ceo|controller|treasur\w*|finance\s+director|ap\s+manager|head\s+of\s+\w+|\w+\s+head|it\s+department|"
+      r"internal\s+audit|management|board|purchasing|procurement|finance\s+team|compliance)\b"
+      r"|\byour\s+(?:cfo|ceo|controller|treasurer|finance\s+director|ap\s+manager|head\s+of\s+\w+)\s+(?:asked|wants|instructed|requested|confirmed|has\s+approved|told|said|agreed)\b"
+      r"|\b(?:urgent|confidential)\s{0,3}(?:from|:|-)\s{0,3}(?:the\s+)?(?:cfo|ceo|management|board|treasury|controller)\b"
+      r"|\b(?:the\s+)?(?:treasury|audit|legal|compliance|controller|management)\s+(?:has|have)\s+(?:cleared|waived|approved|confirmed|signed\s+off)\b"
+      rf"|\bcontract\s+amendment\b{_W}{{0,40}}?\b(?:approv\w*|threshold|limit|exempt)\b")
+_rule("processor_address", "address", 0.6, 0.3, None,
+      r"\b(?:(?:ap\s+|internal\s+)?processing\s+(?:notes?|instructions?|remarks?|guidance)|note\s+(?:for|to)\s+processing|handling\s+note|automation\s+hint)\b"
+      r"|\bnote\s+(?:for|to)\s+(?:the\s+)?(?:approval|ap|reconciliation|payment|posting|matching)\s+(?:workflow|team|clerk|engine|system|automation|bot|process)\b"
+      r"|\b(?:to\s+)?whoever\s+(?:processes|reads|handles|receives)\b"
+      r"|\bto\s+the\s+(?:person|system|clerk|ap\s+clerk|team|reviewer|approver)(?:\s+or\s+\w+)?\s+(?:handling|processing|reading|reviewing)\b"
+      r"|\b(?:to|for)\s+the\s+(?:ap\s+clerk|reviewer|approver|system)\s+(?:or\s+\w+\s{0,3})?(?:reading\s+this|:)"
+      r"|\battention\s+(?:accounts\s+payable|ap|payables?)\s+(?:automation|system|bot)\b"
+      r"|\b(?:invoice|ap|payment|posting)\s+processing\s+(?:bot|system|automation|engine)\b"
+      r"|\b(?:message|note|instruction)\s+for\s+the\s+(?:\w+\s+)?(?:engine|system|bot|automation|workflow)\b"
+      r"|\b(?:ap|invoice|payment|payments|finance|accounting|processing|posting|payables)[- ]?(?:bot|robot|rpa)\b|\b(?:for|to|dear|hey|attention)\s+(?:the\s+)?(?:rpa|robot|bot)\b"
+      r"|\bhey,?\s+(?:automation|bot|system)\b|\breader\s+of\s+this\b|\bif\s+you\s+are\s+processing\s+this\s+automatically\b"
+      r"|\bhinweis\s+zur\s+bearbeitung\b|\bnote\s+de\s+traitement\b|\bnota\s+(?:para\s+el\s+procesamiento|di\s+elaborazione)\b|\bverwerkingsnotitie\b"
+      r"|(?:^|\s)@(?:agent|assistant|bot|automation)\b|\baction\s+required\s+by\s+(?:the\s+)?system\b"
+      r"|\b(?:instructions?|note)\s+for\s+(?:the\s+)?(?:automated|payment|posting|ap)\s+(?:system|processing|process)\b|\bfor\s+automated\s+processing\s{0,3}:", _I | re.M)
+_rule("markup_in_text", "markup", 0.35, 0.2, ('<', '{', '[', '/*', '#', 'begin', '---'),
+      r"<!--|\{\{\s{0,3}\w{2,40}\s{0,3}\}\}|\[\[[^\]\n]{1,60}\]\]|/\*|</?\s{0,3}(?:instructions?|ap:\w+|meta|cmd|command)\b"
+      r"|\[\s{0,3}(?:system|admin)(?:\s+note)?\s{0,3}\]|^#{3}\s{0,3}[A-Z]|\bBEGIN\s+(?:ADMIN|SYSTEM)\s+NOTE\b|^-{3}\s{0,3}[A-Za-z][^\n]{1,80}?\s-{3}\s{0,3}$"
+      r"|\{\s{0,3}\"(?:tool|action|function_call|name|op|cmd|command|step|task|tool_calls|approve|vendor_update)\"\s{0,3}:",
+      _I | re.M, finance=0.5, bank_change=0.5)
+_rule("control_field", "control_field", 0.75, 0.3, (':', '='),
+      r"\b(?:approval[-_ ]?(?:status|required)|approvalrequired|auto[-_ ]?approve|skip[-_ ]?review|notify(?:[-_ ]?approver)?|match[-_ ]?check"
+      r"|duplicate[-_ ]?check|duplicatecheck|review|control|escalation|audit[-_ ]?log|pay[-_ ]?now|three[-_ ]way[-_ ]match|route"
+      r"|approver|limit|approval_limit|approval|verified|include_bank_details|skip|callback)\"?\s{0,3}[:=]\s{0,3}['\"]?"
+      r"(?:pre-?approved|true|false|yes|no|y|none|off|disabled|bypass|waived|direct-post|verified|suppress|procurement-bot|\d{5,}|\"?three_way_match)\b",
+      _I, finance=0.75, bank_change=0.75)
+# The reader's vendor master (payee, remit-to account, contacts): the subject of a bank-change letter, not of a memo.
+_rule("records_change", "records_change", 0.55, 0.2, None,
+      rf"\b(?:change|update|replace|overwrite|set|modify|amend|switch|take|use|ändern|modifier|cambie)\b{_W}{{0,50}}?"
+      r"\b(?:vendor\s+(?:master|record)|payee(?:\s+name)?|remit-?to|kreditorenstamm|rib\s+du\s+fournisseur|cuenta\s+bancaria\s+del\s+proveedor|"
+      r"bank\s+(?:details|account)\s+(?:on\s+file|in\s+your|from\s+this)|account\s+on\s+file|iban\s+on\s+file|vendor\.bank_account|bankverbindung\s+im)\b"
+      r"|\b(?:remit(?:tance)?[- ]to\s+account|remittance\s+account|bank\s+account|vendor\s+record|payee(?:\s+name)?|approver\s+list|iban|bank\s+details)\s+"
+      r"(?:is|are|must|should|has\s+to|have\s+to)\s+(?:to\s+be\s+|be\s+)?(?:changed|updated|replaced|set|overwritten|amended)\b"
+      r"|\b(?:payee|vendor)[-_ ]?(?:update|master[-_ ]action)\s{0,3}:"
+      r"|\boverwrite\s+(?:it|them|the\s+\w+)\s+with\b"
+      r"|\b(?:rather\s+than|instead\s+of)\s+(?:the\s+(?:one|account|details|iban|bank\s+details)\s+)?(?:on\s+(?:your\s+)?(?:vendor\s+)?(?:file|record)|"
+      r"in\s+your\s+(?:system|records|vendor\s+(?:file|master)))\b"
+      rf"|\b(?:swap|replace|update|change|overwrite|amend|edit)\b{_W}{{0,40}}?\b(?:remit-?to\s+(?:details|account|address)|details\s+in\s+your\s+system|"
+      r"vendor\s+file|supplier\s+(?:master|record|file))\b"
+      rf"|\b(?:remit-?to|payee|bank)\s+(?:details|account|information)\s+in\s+your\s+(?:system|records|vendor\s+(?:file|master))\b{_W}{{0,60}}?\b(?:swap|replace|update|change|overwrite)\b",
+      finance=0.7, bank_change=0.1)
+_rule("governance_action", "governance", 0.55, 0.2, None,
+      rf"\b(?:change|update|replace|overwrite|set|modify|amend|switch)\b{_W}{{0,50}}?"
+      r"\b(?:vendor's\s+payment\s+terms|payment\s+terms|approv(?:al|ed)\s+limit|approver(?:\s+list)?|approver\s+for|"
+      r"po\s+(?:value|amount|quantity|price))\b"
+      r"|\b(?:adjust|change|update|amend|raise|increase)\s+the\s+(?:po|purchase\s+order)\s+(?:value\s+|amount\s+)?to\s+(?:the\s+invoice|match)\b"
+      r"|\bapprove\s+(?:this|the|our|my)\s+invoice\b(?![^.!?\n]{0,30}\bquote\b)"
+      rf"|\b(?:raise|increase|lift|set|erhöh\w*)\b{_W}{{0,40}}?\b(?:approv(?:al|ed)\s+(?:limit|threshold)|limit|threshold|freigabelimit|po\s+value|po\s+amount)\b"
+      r"|\bfreigabelimit\b[^!?\n]{0,60}?\berhöhen\b"
+      r"|\b(?:approval\s+)?(?:limit|threshold)\s+(?:for\s+\w+\s+)?(?:invoices\s+)?(?:has\s+been\s+)?raised\b"
+      rf"|\b(?:book|post|charge|code)\b{_W}{{0,40}}?\b(?:to|against)\s+(?:gl|g/l|capex|suspense|account\s+\d|cost\s+cent(?:er|re)|(?:the\s+)?ledger|po\s+\d+\s+even)\b"
+      r"|\b(?:book|post)\s+(?:it|this(?:\s+invoice)?|the\s+invoice)?\s{0,3}(?:straight|directly|direct|twice|as\s+is|immediately)\b"
+      rf"|\b(?:mark|treat|consider|record|report|set)\b{_W}{{0,50}}?\bas\s+(?:void|paid|approved|matched|verified|cleared|settled)\b"
+      r"|\b(?:pay|release|approve|post)\s+(?:all|every)\s+(?:of\s+)?(?:our\s+|the\s+|its\s+|their\s+)?open\s+(?:invoices|items)\b"
+      r"|\b(?:pay|payer)\s+toutes\s+les\s+factures\s+ouvertes\b"
+      r"|\ball\s+(?:\w{1,20}\s{1,3}){0,2}open\s+(?:invoices|items)\b[^.!?\n]{0,60}?\b(?:be\s+paid|be\s+released|pay\s+them)\b[^.!?\n]{0,40}?"
+      r"\b(?:today|now|immediately|at\s+once|in\s+(?:this|the\s+next|today's)\s+run|irrespective|regardless|one\s+batch)\b"
+      r"|\b(?:po|purchase\s+order|approval\s+limit|limit|threshold|payment\s+terms|approver)\s+(?:value\s+|amount\s+|quantity\s+)?"
+      r"(?:should|must|is\s+to|has\s+to|needs\s+to|can|may)\s+be\s+(?:raised|increased|changed|updated|adjusted|amended|lifted|removed|set)\b"
+      r"|\b(?:paid|posted|booked|released)\s+(?:directly|straight\s+away|without\s+delay|immediately)\b"
+      rf"|\b(?:add|create|register|set\s+up)\b{_W}{{0,50}}?\b(?:as\s+a\s+(?:vendor|supplier|payee)|(?:one|a\s+goods\s+receipt)\s+for\s+the\s+full)\b"
+      rf"|\b(?:delete|remove|void|cancel|drop|ignore)\b{_W}{{0,30}}?\b(?:dispute\s+note|credit\s+note|payment\s+block|payment\s+hold|the\s+flag|duplicate\s+flag|dispute)\b"
+      rf"|\bcredit\s+note\s+should\s+be\s+ignored\b|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|payer)\b{_W}{{0,40}}?\b(?:twice|a\s+second\s+time|une\s+seconde\s+fois)\b"
+      rf"|\bpost\s+it\s+twice\b|\b(?:approve|pay|release)\b{_W}{{0,40}}?\buntil\s+year\s+end\b"
+      rf"|\bsplit\b{_W}{{0,40}}?\b(?:under|below)\s+the\s+limit\b"
+      r"|\b(?:add|make)\b[^!?\n]{0,60}?\b(?:as\s+(?:a\s+)?cc|the\s+only\s+contact)\b|\bremove\s+the\s+others\b"
+      rf"|\bpayments?\s+to\s+us\b{_W}{{0,40}}?\b(?:without|released\s+without)\b"
+      r"|\bexempt\s+from\s+the\s+(?:three-way\s+match|approval|review|match)\b",
+      finance=0.7, bank_change=0.7)
+# A snake_case name of an action on the reader's records, as a tool or a template would name it.
+_rule("action_identifier", "identifier", 0.3, 0.1, ('_',),
+      r"\b(?:approve|skip|bypass|release|post|pay|delete|export|set|update|create|send|disable|override)_[a-z][a-z_]{2,40}\b",
+      0, finance=0.6, bank_change=0.6)
+# Telling the reader's own approver or reviewer what to believe.
+_rule("steer_approver", "steer", 0.6, 0.2, ('tell', 'inform', 'assure', 'convince', 'confirm'),
+      r"\b(?:tell|inform|assure|convince|confirm\s+to)\s+(?:the\s+|your\s+)?(?:approver|reviewer|auditor|controller|budget\s+owner)s?\b",
+      finance=0.75, bank_change=0.75)
+_rule("internal_data_out", "data_out", 0.55, 0.2, None,
+      rf"\b(?:send|forward|export|share|copy|reply\s+with|email|e-mail|enviar|envoyer|give\s+us|list)\b{_W}{{0,60}}?"
+      r"\b(?:vendor\s+master(?:\s+file)?|vendor\s+list|supplier\s+list|lista\s+de\s+proveedores|(?:list\s+of\s+)?(?:all\s+)?approvers|"
+      r"bank\s+details\s+you\s+hold|ibans\s+of|aging\s+report|admin\s+credentials|credentials|payroll|other\s+(?:suppliers|vendors)|"
+      r"competitor|export\s+of\s+the\s+supplier\s+list)\b"
+      r"|\b(?:export|list)\s+of\s+the\s+supplier\s+list\b|\bexport_vendors\b|\binclude_bank_details\b",
+      finance=0.7, bank_change=0.7)
+_rule("secrecy", "secrecy", 0.6, 0.4, None,
+      r"\b(?:do\s+not|don't|not\s+to|is\s+not\s+to|should\s+not|must\s+not)\s+(?:be\s+)?(?:send|sent|route|routed|copy|copied|report|reported|log|logged|"
+      r"show|shown|notify|mention|inform|tell)\b[^.!?\n]{0,40}?\b(?:approvers?|anyone|ap|audit|report|finance\s+team|reviewer)\b"
+      r"|\b(?:not\s+be|not\s+to\s+be|should\s+not\s+be)\s+(?:reported|shown|logged|sent|copied|disclosed)\b"
+      r"|\bnotification\s+to\s+the\s+approver\s+is\s+not\b|\bquietly\b|\bnotify(?:_approver|[-_ ]approver)?\"?\s{0,3}[:=]\s{0,3}['\"]?(?:false|none|no)\b"
+      r"|\baudit[-_ ]?log\s{0,3}[:=]\s{0,3}suppress\b|\bnicht\s+informieren\b|\bno\s+avise\b|\bne\s+pas\s+(?:informer|prévenir)\b"
+      r"|\bnot\s+(?:be\s+)?logged\s+in\s+the\s+audit\b"
+      rf"|\b(?:suppress|silence|mute|hold\s+back|switch\s+off|turn\s+off|disable)\b{_W}{{0,30}}?\b(?:confirmation|notification|notice|e-?mail|alert|advice|report)s?\b",
+      finance=0.75, bank_change=0.75)
+
 _rule("sensitive_data", "sensitive", 0.3, 0.1,
       ('password', 'credential', 'api', 'secret', 'private key', 'access token', 'ssn', 'social security', 'credit card', 'cvv', 'pin code', 'security question', 'login detail', 'passport', 'medical record', 'genetic data', 'health record', 'home address', 'browsing history'),
       r"\b(?:passwords?|credentials?|api[\s_-]?keys?|secret\s+keys?|private\s+keys?|access\s+tokens?|ssn|social\s+security\s+number|"
@@ -320,7 +507,7 @@ _ACT_WORDS = tuple(sorted({re.sub(r"\[sz\]e$", "", v.replace("e-?", "").replace(
 _PAY_VERBS = r"pay|transfer|wire|remit|deposit|send\s+(?:a\s+)?(?:payment|money|funds|the\s+amount)|settle"
 _rule("request_in_data", "request", 0.55, 0.0,
       _ACT_WORDS,
-      rf"{_OPEN}{_POLITE}(?:{_ACT_VERBS})\b(?![\"':_-]|\s+(?:here|us\b|to\s+learn|more|up\s+to|(?-i:[A-Z]{{3,}})\b|\d{{1,3}}\s*(?:%|percent)))", _I | re.M,
+      rf"{_OPEN}{_POLITE}(?:{_ACT_VERBS})\b(?![\"':_-]|\s+(?:here|us\b|of\b|to\s+learn|more|up\s+to|(?-i:[A-Z]{{3,}})\b|\d{{1,3}}\s*(?:%|percent)))", _I | re.M,
       finance=0.5, bank_change=0.5)
 _rule("pay_request_in_data", "pay_request", 0.55, 0.0,
       ('pay', 'transfer', 'wire', 'remit', 'deposit', 'send', 'settle'),
@@ -331,7 +518,7 @@ _rule("external_recipient", "recipient", 0.35, 0.0,
       r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,4}\b|\bhttps?://|\bwww\.[\w-]{1,63}\.|"
       r"\b[\w-]{2,63}\.(?:com|net|org|io|co|info|biz|xyz|ru|cn)/[\w/-]{0,60}|"
       r"\b(?:account|acct)\s*\(?\s*(?:number|no\.?|#)?\s*:?\s*(?:[A-Z]{2}\d{2}[A-Z0-9]{8,30}|\d[\d -]{6,24}\d)\b|"
-      r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b|\+?\d{1,3}[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b",
+      r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b|(?<!\w)\+?\d{1,3}[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b",
       _I, finance=0.15, bank_change=0.05)
 _rule("named_target", "target", 0.35, 0.0,
       None,
@@ -354,8 +541,15 @@ _BILL = re.compile(r"\b(?:invoice|bill|amount\s+due|total\s+due|balance\s+due|du
 _ROUTINE_KINDS = ("exfil", "recipient", "request", "action")
 _ROUTINE = re.compile(r"\b(?:remittance(?:\s+advice)?|payment\s+(?:confirmation|advice)|proof\s+of\s+payment|"
                       r"receipts?|statements?|questions|queries|confirmation|(?:our|my)\s+(?:bank|account|remittance|payment|banking)\s+(?:details|information|account)|the\s+(?:signed|updated)\s+(?:form|letter)|"
-                      r"w-?9|tax\s+form|purchase\s+orders?|po\s+number|"
+                      r"w-?9|tax\s+form|purchase\s+orders?|po\s+number|(?:the\s+)?(?:signed|countersigned|completed)\s+(?:\w+\s+)?(?:form|letter|contract|agreement|quote|quotation|order|copy|document|note)s?|"
+                      r"contracts?|agreements?|quotations?|certificates?|delivery\s+notes?|"
                       r"(?:send|e-?mail|forward|address)\s+(?:(?:the|our|your|all|future|new)\s+)?invoices?\s+to)\b", _I)
+
+# A vendor's warning about fraud ("we will never ask you to change our bank details by email") names the
+# very actions it warns against: in its sentence, only override, role and address signals count.
+_WARNING = re.compile(r"\b(?:we|our\s+\w+)\s+(?:will\s+)?never\s+(?:ask|request|send|change|contact)\b"
+                      r"|\bif\s+you\s+(?:ever\s+)?receive\s+(?:such|a|any)\s+(?:request|e-?mail|message)\b", _I)
+_WARNING_KEEPS = ("override", "role", "address", "markup", "output")
 
 # Phrases that keep an ordinary finance request ordinary: paying to the account on file.
 _BENIGN = re.compile(r"\b(?:account|bank\s+details|details|iban)\s+(?:on\s+file|we\s+have\s+on\s+file|as\s+usual|unchanged)\b", _I)
@@ -447,6 +641,8 @@ def _scan(text: str, offset: int, original: str, profile: str, best: dict[str, S
             continue
         if profile != "data" and kind in _ROUTINE_KINDS and _ROUTINE.search(_sentence(norm, *match.span())):
             continue  # "send the remittance advice to ap@…" is how vendors talk
+        if kind not in _WARNING_KEEPS and _WARNING.search(_sentence(norm, *match.span())):
+            continue
         start, end = match.span()
         while start < end - 1 and norm[start] in _LEAD:
             start += 1  # the evidence is the instruction, not the punctuation before it
