@@ -54,8 +54,9 @@ def receipt_reminders(context: dg.AssetExecutionContext, config: ChaseConfig, go
 
         seed_expenses(governance.erp_engine())
     ledger = governance.ledger()
+    names = governance.known_names()
     summary = wf.chase(governance.executor(WORKFLOW), envelope, requested_by=config.requested_by,
-                       run_id=context.run_id)
+                       run_id=context.run_id, known_names=names)
     dropped = {t: o for t, o in summary.outcomes.items()
                if o not in ("sent", "needs_approval", "awaiting_approval", "already_sent")}
     yield dg.AssetCheckResult(check_name="nothing_dropped", passed=not dropped and
@@ -71,7 +72,7 @@ def receipt_reminders(context: dg.AssetExecutionContext, config: ChaseConfig, go
                           requested_by=config.requested_by,
                           summary={"outcomes": summary.outcomes, "by_reason": summary.by_outcome,
                                    "approval_requests": summary.approval_requests},
-                          checks=checks_of_run(context.instance, context.run_id))
+                          checks=checks_of_run(context.instance, context.run_id), known_names=names)
     yield dg.Output(summary.to_dict(), metadata={
         "missing_receipts": summary.missing,
         "by_outcome": dg.MetadataValue.json(summary.by_outcome),
@@ -92,7 +93,8 @@ def approved_reminders(context: dg.AssetExecutionContext, config: SendConfig, go
     from governed_agents.workflows import expense_receipt_chase as wf
 
     result = wf.send_approved(config.approval_request_id, governance.executor(WORKFLOW),
-                              governance.envelope(WORKFLOW), run_id=context.run_id)
+                              governance.envelope(WORKFLOW), run_id=context.run_id,
+                              known_names=governance.known_names())
     return approved_write_result(config.approval_request_id, result)
 
 

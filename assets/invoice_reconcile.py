@@ -60,6 +60,7 @@ def erp_invoices(context: dg.AssetExecutionContext, config: BatchConfig, governa
 
     engine = governance.erp_engine()
     envelope = governance.envelope(WORKFLOW)
+    names = governance.known_names()
     batch_id = config.batch_id or None
     if config.inbox_file:
         from governed_agents.erp.csv_contract import load_invoices_csv
@@ -74,7 +75,7 @@ def erp_invoices(context: dg.AssetExecutionContext, config: BatchConfig, governa
         "invoices": invoices,
         "batch_id": batch_id or "(all)",
         "envelope": f"{envelope.version} {envelope.digest}",
-    }, envelope))
+    }, envelope, names))
     yield dg.AssetCheckResult(
         check_name="invoice_data_quality",
         passed=quality.passed,
@@ -85,7 +86,7 @@ def erp_invoices(context: dg.AssetExecutionContext, config: BatchConfig, governa
             "statistics": dg.MetadataValue.json(quality.statistics),
             "expectations": dg.MetadataValue.md(markdown_table(
                 quality.expectations, ["expectation", "column", "success", "unexpected_count"])),
-        }, envelope),
+        }, envelope, names),
     )
 
 
@@ -105,9 +106,11 @@ def invoice_matches(context: dg.AssetExecutionContext, erp_invoices, governance:
     from governed_agents.workflows import invoice_reconcile as wf
 
     envelope = governance.envelope(WORKFLOW)
+    names = governance.known_names()
     result = wf.match(erp_invoices, governance.erp_engine(), envelope,
-                      po_extractor=wf.model_po_extractor(governance.ledger(), envelope, run_id=context.run_id),
-                      record_to=governance.ledger(), run_id=context.run_id)
+                      po_extractor=wf.model_po_extractor(governance.ledger(), envelope, run_id=context.run_id,
+                                                         known_names=names),
+                      record_to=governance.ledger(), run_id=context.run_id, known_names=names)
     counts = Counter(o.reason for o in result.outcomes)
     exceptions = [{"invoice": o.invoice_id, "reason": o.reason, "details": o.details}
                   for o in result.outcomes if o.reason != "matched"]
@@ -117,7 +120,7 @@ def invoice_matches(context: dg.AssetExecutionContext, erp_invoices, governance:
         "exceptions": len(exceptions),
         "by_reason": dg.MetadataValue.json(dict(sorted(counts.items()))),
         "exception_list": dg.MetadataValue.md(markdown_table(exceptions, ["invoice", "reason", "details"])),
-    }, envelope))
+    }, envelope, names))
     over = wf.caps_exceeded(governance.ledger(), envelope)
     yield dg.AssetCheckResult(check_name="spend_within_caps", passed=not over, severity=ERROR,
                               metadata={"exceeded": dg.MetadataValue.json(over)})
@@ -130,7 +133,7 @@ def invoice_matches(context: dg.AssetExecutionContext, erp_invoices, governance:
             "screened_out": len(suspected),
             "screened_out_list": dg.MetadataValue.md(markdown_table(suspected, ["invoice", "details"])),
             "leaks": dg.MetadataValue.json(leaks),
-        }, envelope),
+        }, envelope, names),
     )
 
 
@@ -149,6 +152,7 @@ def journal_entry_proposals(context: dg.AssetExecutionContext, invoice_matches, 
     from governed_agents.workflows import invoice_reconcile as wf
 
     envelope = governance.envelope(WORKFLOW)
+    names = governance.known_names()
     proposals = wf.propose(invoice_matches, governance.executor(WORKFLOW), envelope, requested_by="agent")
     rows = [{"invoice": p.invoice_id, "vendor": p.arguments.get("vendor_id"),
              "amount": f"{p.arguments.get('amount')} {p.arguments.get('currency')}",
@@ -156,11 +160,11 @@ def journal_entry_proposals(context: dg.AssetExecutionContext, invoice_matches, 
     yield dg.Output(proposals, metadata=redacted_metadata({
         "proposals": len(proposals),
         "preview": dg.MetadataValue.md(markdown_table(rows, ["invoice", "vendor", "amount", "changes", "gate"])),
-    }, envelope))
+    }, envelope, names))
     violations = wf.conformance(proposals)
     yield dg.AssetCheckResult(check_name="policy_conformance", passed=not violations, severity=ERROR,
                               metadata=redacted_metadata({"violations": dg.MetadataValue.json(violations)},
-                                                         envelope))
+                                                         envelope, names))
 
 
 @dg.asset(
@@ -174,22 +178,23 @@ def approval_requests(context: dg.AssetExecutionContext, config: ApprovalConfig,
     from governed_agents.workflows import invoice_reconcile as wf
 
     envelope = governance.envelope(WORKFLOW)
+    names = governance.known_names()
     ledger = governance.ledger()
     requests = wf.request_approvals(journal_entry_proposals, governance.executor(WORKFLOW), envelope,
                                     requested_by=config.requested_by, batch_id=context.run_id,
-                                    run_id=context.run_id)
-    summary = wf.summarise(invoice_matches, requests, batch_id=context.run_id)
+                                    run_id=context.run_id, known_names=names)
+    summary = wf.summarise(invoice_matches, requests, batch_id=context.run_id, known_names=names)
     receipt = wf.run_receipt(ledger, envelope, run_id=context.run_id,
                              trace_id=context.run.tags.get(TAG_TRACE) or context.run_id.replace("-", ""),
                              requested_by=config.requested_by, summary=summary,
-                             checks=wf.checks_of_run(context.instance, context.run_id))
+                             checks=wf.checks_of_run(context.instance, context.run_id), known_names=names)
     return dg.MaterializeResult(metadata=redacted_metadata({
         "approval_requests": len(requests),
         "batch_id": context.run_id,
         "summary": dg.MetadataValue.json(summary),
         "approve_with": f"governed-agents approvals approve --batch {context.run_id}",
         **receipt_metadata(receipt, prefix="run_receipt"),
-    }, envelope))
+    }, envelope, names))
 
 
 @dg.asset(
@@ -205,7 +210,8 @@ def posted_journal_entries(context: dg.AssetExecutionContext, config: PostingCon
     from governed_agents.workflows import invoice_reconcile as wf
 
     envelope = governance.envelope(WORKFLOW)
-    result = wf.post(config.approval_request_id, governance.executor(WORKFLOW), envelope, run_id=context.run_id)
+    result = wf.post(config.approval_request_id, governance.executor(WORKFLOW), envelope, run_id=context.run_id,
+                     known_names=governance.known_names())
     extra = {} if result.output is None else {"entry_id": getattr(result.output, "entry_id", "")}
     return approved_write_result(config.approval_request_id, result, **extra)
 

@@ -50,8 +50,9 @@ def bank_change_proposals(context: dg.AssetExecutionContext, config: ProposeConf
         from governed_agents.erp.vendor_master import seed_vendor_master
 
         seed_vendor_master(engine)
+    names = governance.known_names()
     proposals = wf.propose(engine, governance.executor(WORKFLOW), envelope, requested_by=config.requested_by,
-                           run_id=context.run_id, batch_id=context.run_id)
+                           run_id=context.run_id, batch_id=context.run_id, known_names=names)
     rows = [{"request": p.request_id, "vendor": p.vendor_id, "red_flags": ", ".join(p.red_flags) or "none",
              "outcome": p.outcome, "approval_request": p.approval_request_id or ""} for p in proposals]
     bad = [r for r in rows if r["outcome"] not in ("needs_approval", "blocked", "already_proposed",
@@ -64,7 +65,7 @@ def bank_change_proposals(context: dg.AssetExecutionContext, config: ProposeConf
     receipt = run_receipt(governance.ledger(), envelope, run_id=context.run_id,
                           trace_id=context.run.tags.get(TAG_TRACE) or context.run_id.replace("-", ""),
                           requested_by=config.requested_by, summary=summary,
-                          checks=checks_of_run(context.instance, context.run_id))
+                          checks=checks_of_run(context.instance, context.run_id), known_names=names)
     yield dg.Output([p.to_dict() for p in proposals], metadata={
         "requests": len(proposals),
         "by_outcome": dg.MetadataValue.json(summary["by_reason"]),
@@ -93,7 +94,7 @@ def applied_bank_changes(context: dg.AssetExecutionContext, config: ApplyConfig,
     from governed_agents.workflows import vendor_bank_change as wf
 
     result = wf.apply(config.approval_request_id, governance.executor(WORKFLOW), governance.envelope(WORKFLOW),
-                      run_id=context.run_id)
+                      run_id=context.run_id, known_names=governance.known_names())
     # Dual control: after the first of two approvals the request is still waiting (not a failure).
     return approved_write_result(config.approval_request_id, result,
                                  settled=SETTLED_OUTCOMES | {"awaiting_approval"})

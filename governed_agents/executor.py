@@ -77,6 +77,10 @@ class TaskContext:
     # Ids of the records the task's read tools returned: what an output may cite
     # (safety.require_citations_for; see governed_agents.safety.citations).
     read_ids: set[str] = field(default_factory=set)
+    # The person names of the master data the run read (``erp.people.known_names``): redacted
+    # wherever a receipt, an approval reason or a transcript of this task quotes them. Built
+    # once per run and shared by its tasks; ``()`` means the title/label patterns only.
+    known_names: Any = ()
 
     @property
     def workflow(self) -> str:
@@ -234,6 +238,7 @@ class GovernedExecutor:
                 requested_by=task.requested_by,
                 tenant=task.tenant,
                 reason=reason,
+                known_names=task.known_names,
                 idempotency_key=key,
                 trace_id=task.trace_id,
                 run_id=task.run_id,
@@ -535,7 +540,7 @@ class GovernedExecutor:
         approval_request = request_approval(
             self.ledger, envelope=task.envelope, action=spec.name,
             arguments=validated.model_dump(mode="json"), preview=self._build_preview(spec, validated),
-            requested_by=task.requested_by, tenant=task.tenant, reason=reason,
+            requested_by=task.requested_by, tenant=task.tenant, reason=reason, known_names=task.known_names,
             idempotency_key=spec.idempotency_key(validated), trace_id=task.trace_id, run_id=task.run_id,
             now=self.clock(),
         )
@@ -737,7 +742,7 @@ def _pii_redactor(task: TaskContext) -> Callable[[Any], Any]:
         return lambda value: value
     from governed_agents.safety.pii import Redactor
 
-    return Redactor().value
+    return Redactor(task.known_names).value
 
 
 __all__ = ["CallResult", "GovernedExecutor", "TaskContext"]

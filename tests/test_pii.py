@@ -65,6 +65,40 @@ def test_known_names_from_the_master_data_are_redacted_anywhere():
         "approved by the controller; [NAME_1] and [NAME_1] again; Janet Roebuck is someone else")
 
 
+def test_known_names_compiled_once_match_bare_any_case_and_across_line_breaks():
+    from governed_agents.safety.pii import KnownNames
+
+    names = KnownNames(["Jan Kowalski", "Jan Kowal", "Maria  Gonzalez", "Zoë Ångström", "Al", ""])
+    assert len(names) == 4 and "Maria Gonzalez" in names.names  # whitespace normalised, too-short dropped
+    assert "Kowalski" not in repr(names)  # the repr never shows the names
+    text = "Thanks, Maria\nGonzalez. JAN KOWALSKI signed; Jan Kowal too; Jan Kowalskis is not one; zoë ångström"
+    redactor = Redactor(names)
+    assert redactor.text(text) == ("Thanks, [NAME_1]. [NAME_2] signed; [NAME_3] too; Jan Kowalskis is not one; "
+                                   "[NAME_4]")
+    # The same compiled pattern serves every redactor of a run; placeholders stay per document.
+    assert Redactor(names)._known_re is names.pattern
+    assert redact("Jan Kowalski", known_names=names) == "[NAME_1]"
+    assert KnownNames().pattern is None and redact_text("Jan Kowalski", known_names=KnownNames()) == "Jan Kowalski"
+
+
+def test_the_erp_person_names_are_employees_and_vendor_contacts_not_companies():
+    from governed_agents.erp.connector import erp_engine
+    from governed_agents.erp.expenses import add_employee
+    from governed_agents.erp.people import add_vendor_contact, known_names, person_names
+    from governed_agents.erp.schema import vendors
+
+    engine = erp_engine()
+    with engine.begin() as c:
+        c.execute(vendors.insert().values(vendor_id="V1", name="Acme Bolts GmbH", tax_id="DE123456789",
+                                          iban=None, currency="EUR", status="active"))
+    add_employee(engine, "E1", "Jan Kowalski")
+    add_employee(engine, "E2", "Kim")  # a mononym would redact the word everywhere: skipped
+    add_vendor_contact(engine, "V1", "Maria Gonzalez", email="maria@acme.example")
+    assert person_names(engine) == ["Jan Kowalski", "Maria Gonzalez"]
+    assert redact_text("Acme Bolts GmbH: Maria Gonzalez and Kim", known_names=known_names(engine)) == (
+        "Acme Bolts GmbH: [NAME_1] and Kim")
+
+
 def test_the_same_value_keeps_its_placeholder_within_a_document():
     value = {"memo": "Write to a@b.io, then c@d.io", "note": ["a@b.io", "DE89370400440532013000",
                                                                 "DE89 3704 0044 0532 0130 00"]}

@@ -12,6 +12,12 @@ file (audit chain, receipts, approvals, transcripts, cache), the whole Dagster
 home (event log, run storage, compute logs, IO storage), the exported receipts
 and the transcripts as the CLI prints them.
 
+Two names are only in the master data (an employee, a vendor's contact person)
+and appear bare in free text — a memo signed "Thanks, Maria Gonzalez", a PO
+reference and an approver's reason naming Jan Kowalski — where no title or label
+marks them as names: the run feeds the ERP's person names to every redaction
+(``erp.people.known_names``), and without that feed this test fails.
+
 Excluded, and only these: the ERP database (the system of record: the invoice
 lines are the vendor's documents, stored as received) and the input CSV files.
 """
@@ -57,13 +63,31 @@ MEMOS = [
     f"Please remit to IBAN {IBAN}. Card on file {CARD}.",
     f"Contact person: {NAME}; SSN {SSN} for the 1099.",
 ]
-REF_SUFFIX = f"; questions: {EMAIL}"
+# Master-data people, quoted bare (no title, no label before them).
+EMPLOYEE = "Jan Kowalski"
+CONTACT = "Maria Gonzalez"
+MEMOS.append(f"Delivered complete. Thanks, {CONTACT}")
+REF_SUFFIX = f"; questions: {EMAIL}; {EMPLOYEE} signed off"
 
 
 def _raw_values(extra: list[str]) -> list[str]:
     compact_iban = IBAN.replace(" ", "")
     return [EMAIL, PHONE, PHONE.replace(" ", ""), "98765432", IBAN, compact_iban, CARD, CARD.replace(" ", ""),
-            SSN, NAME, "Vollmer", *extra]
+            SSN, NAME, "Vollmer", EMPLOYEE, "Kowalski", CONTACT, "Gonzalez", *extra]
+
+
+def _seed_people(engine) -> None:
+    """The employee and the vendor contact in the master data (the ERP keeps them as they are)."""
+    from sqlalchemy import select
+
+    from governed_agents.erp.expenses import add_employee
+    from governed_agents.erp.people import add_vendor_contact
+    from governed_agents.erp.schema import vendors
+
+    add_employee(engine, "E-PII-1", EMPLOYEE, email="jan.kowalski@buyer.example")
+    with engine.connect() as c:
+        vendor_id = c.execute(select(vendors.c.vendor_id).order_by(vendors.c.vendor_id)).first()[0]
+    add_vendor_contact(engine, vendor_id, CONTACT, role="accounts receivable")
 
 
 def _seed_pii(data: Path) -> tuple[list[str], int, int]:
@@ -75,7 +99,7 @@ def _seed_pii(data: Path) -> tuple[list[str], int, int]:
     free_text = {r[0] for r in body if re.match(r"(as per our order|ref\. your|delivery against|see order|Your order)",
                                                  r[ref] or "")}
     plain = sorted({r[0] for r in body if not r[memo]} - free_text)
-    seeded = {invoice: MEMOS[i % len(MEMOS)] for i, invoice in enumerate(plain[:9])}
+    seeded = {invoice: MEMOS[i % len(MEMOS)] for i, invoice in enumerate(plain[:12])}
     # A sole trader the vendor master does not know, identified by an SSN: the unknown_vendor
     # exception quotes the tax id, so it flows into the Dagster asset metadata (exception list).
     known_tax_ids = {v["tax_id"] for v in csv.DictReader((data / "vendors.csv").open(encoding="utf-8"))}
@@ -114,21 +138,29 @@ def _governed_path(ledger):
     (with a reason naming a person) → post them → a run receipt."""
     envelope = find_envelope("invoice_reconcile")
     assert envelope.envelope.logging.redact_pii
+    from governed_agents.erp.people import known_names
+
     executor = executor_for("invoice_reconcile", ledger)
+    names = known_names(erp_engine())  # once per run, handed to every step that writes a store
+    assert EMPLOYEE in names.names and CONTACT in names.names
     lines = wf.read_batch(erp_engine())
     assert any(EMAIL in (line.memo or "") for line in lines)  # the system of record holds the raw text
-    result = wf.match(lines, erp_engine(), envelope, po_extractor=wf.model_po_extractor(ledger, envelope))
+    assert any(CONTACT in (line.memo or "") for line in lines)
+    result = wf.match(lines, erp_engine(), envelope, record_to=ledger, run_id="in-process", known_names=names,
+                      po_extractor=wf.model_po_extractor(ledger, envelope, known_names=names))
     counts = result.counts()
     assert counts["matched"] >= 10 and counts["suspected_injection"] >= 1
     proposals = wf.propose(result, executor, envelope, requested_by="alice")
-    requests = wf.request_approvals(proposals, executor, envelope, requested_by="alice", batch_id="b1")
+    requests = wf.request_approvals(proposals, executor, envelope, requested_by="alice", batch_id="b1",
+                                    known_names=names)
     token = issue_token("bob", actions=["approval.approve", "approval.reject"], workflows=["invoice_reconcile"])
     for request in requests[:2]:
         decide(ledger, request.id, token=token, decision="approve", rebuild_preview=executor.rebuild_preview,
-               reason=f"confirmed by phone with Ms. {NAME}, {PHONE}")
-        assert wf.post(request.id, executor, envelope).outcome == "executed"
+               reason=f"confirmed by phone with Ms. {NAME}, {PHONE}; {EMPLOYEE} agrees")
+        assert wf.post(request.id, executor, envelope, known_names=names).outcome == "executed"
     wf.run_receipt(ledger, envelope, run_id="in-process", trace_id="a" * 32, requested_by="alice",
-                   summary=wf.summarise(result, requests, batch_id="b1"), checks=[])
+                   summary=wf.summarise(result, requests, batch_id="b1", known_names=names), checks=[],
+                   known_names=names)
     return result, requests
 
 
@@ -139,8 +171,9 @@ def test_no_raw_personal_data_in_any_store_after_a_run(tmp_path, monkeypatch):
     data = tmp_path / "data"
     generate(data, invoices=60, seed=31)
     generator_ibans, seeded, free_text = _seed_pii(data)
-    assert seeded >= 6 and free_text >= 1 and generator_ibans  # the PII really is in the input
+    assert seeded >= 8 and free_text >= 1 and generator_ibans  # the PII really is in the input
     load_csv_dir(data, erp_engine())
+    _seed_people(erp_engine())
 
     # -- the in-process governed path ------------------------------------------------------
     ledger = Ledger.open()
@@ -176,6 +209,8 @@ def test_no_raw_personal_data_in_any_store_after_a_run(tmp_path, monkeypatch):
     listed = json.loads(shown.stdout)["transcripts"]
     assert listed and all(t["redacted"] for t in listed)
     assert any("[EMAIL_1]" in t["request"] for t in listed)  # the free-text references did reach the model
+    # ... and the bare master-data name in them, as its placeholder
+    assert any(re.search(r"\[NAME_\d+\] signed off", t["request"]) for t in listed)
     (tmp_path / "transcripts.json").write_text(shown.stdout, encoding="utf-8")
 
     # -- search every store --------------------------------------------------------------
@@ -191,6 +226,9 @@ def test_no_raw_personal_data_in_any_store_after_a_run(tmp_path, monkeypatch):
     assert leaks == [], "\n".join(leaks)
     # The exclusion is real: the system of record still holds the raw memos.
     assert _leaks([erp_db], [EMAIL]) or _leaks([erp_db.with_name(erp_db.name + "-wal")], [EMAIL])
+    # ... and the people: the ERP is not redacted.
+    erp_files = [p for p in (erp_db, erp_db.with_name(erp_db.name + "-wal")) if p.exists()]
+    assert len(_leaks(erp_files, [EMPLOYEE, CONTACT])) >= 2
 
 
 def test_no_raw_personal_data_in_the_postgresql_ledger(tmp_path, monkeypatch, pg_url):
@@ -202,6 +240,7 @@ def test_no_raw_personal_data_in_the_postgresql_ledger(tmp_path, monkeypatch, pg
     generate(data, invoices=60, seed=31)
     generator_ibans, _, _ = _seed_pii(data)
     load_csv_dir(data, erp_engine())
+    _seed_people(erp_engine())
     ledger = Ledger.open()
     assert ledger.dialect == "postgresql"
     _governed_path(ledger)

@@ -157,6 +157,7 @@ def request_approval(
     requested_by: str,
     tenant: str | None = None,
     reason: str | None = None,
+    known_names=(),
     idempotency_key: str | None = None,
     trace_id: str | None = None,
     run_id: str | None = None,
@@ -170,7 +171,8 @@ def request_approval(
     now = now or utcnow()
     permissions = envelope.envelope.permissions
     expires_at = now + dt.timedelta(hours=float(permissions.approval_expiry_hours))
-    reason = maybe_redact(reason, envelope)  # free text a person reads: no raw personal data kept
+    # free text a person reads: no raw personal data kept (the run's master-data names included)
+    reason = maybe_redact(reason, envelope, known_names=known_names)
     row = {
         "id": str(uuid.uuid4()),
         "batch_id": batch_id,
@@ -393,6 +395,7 @@ def decide_batch(
 
     refusal: _Refusal | None = None
     decided: list[ApprovalRequest] = []
+    names = _erp_person_names() if reason else ()  # read once, before anything is written
     with ledger.transaction() as c:
         try:
             requests = []
@@ -415,7 +418,7 @@ def decide_batch(
                 _check(request, claims.principal, decision, now, rebuild_preview)
             # Every check passed for every request: only now is anything written.
             for request in requests:
-                decided.append(_record(ledger, c, request, claims, decision, reason, now))
+                decided.append(_record(ledger, c, request, claims, decision, reason, now, names))
             crash_point("in_approval_decision")
         except _Refusal as r:
             # Checks come before any write, so this event is the transaction's only write.
@@ -520,7 +523,7 @@ def _check(request, principal, decision, now, rebuild_preview) -> None:
             )
 
 
-def _redacted_reason(workflow: str, reason: str | None) -> str | None:
+def _redacted_reason(workflow: str, reason: str | None, names=()) -> str | None:
     """The approver's reason as stored (table and append-only audit chain): redacted per the
     workflow's logging.redact_pii; an envelope that cannot be loaded means redact (fail closed)."""
     if not reason:
@@ -533,12 +536,28 @@ def _redacted_reason(workflow: str, reason: str | None) -> str | None:
         envelope = find_envelope(workflow)
     except GovernanceError:
         envelope = None
-    return maybe_redact(reason, envelope)
+    return maybe_redact(reason, envelope, known_names=names)
 
 
-def _record(ledger, c, request: ApprovalRequest, claims, decision, reason, now) -> ApprovalDecision:
+def _erp_person_names():
+    """The ERP's person names (employees, vendor contacts): an approver's reason quoting one bare
+    ("confirmed with Jan Kowalski") is redacted too. An ERP that cannot be read stops the decision
+    (fail closed) rather than storing a reason that may hold a name."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from governed_agents.erp.connector import erp_engine
+    from governed_agents.erp.people import known_names
+
+    try:
+        return known_names(erp_engine())
+    except SQLAlchemyError as exc:
+        raise GovernanceError(f"cannot read the ERP's person names to redact the approver's reason: {exc}",
+                              hint="check GOVERNED_AGENTS_ERP_URL; nothing was recorded") from None
+
+
+def _record(ledger, c, request: ApprovalRequest, claims, decision, reason, now, names=()) -> ApprovalDecision:
     principal = claims.principal
-    reason = _redacted_reason(request.workflow, reason)
+    reason = _redacted_reason(request.workflow, reason, names)
     c.execute(
         approval_decisions.insert().values(
             id=str(uuid.uuid4()),

@@ -63,20 +63,21 @@ def markdown_table(rows: Iterable[dict], columns: list[str], limit: int = 200) -
     return "\n".join(lines)
 
 
-def redacted_metadata(metadata: dict, envelope=None) -> dict:
+def redacted_metadata(metadata: dict, envelope=None, known_names=()) -> dict:
     """``metadata`` with personal data redacted from every text, Markdown and JSON value.
 
     Dagster's event log is a store like any other: what an asset yields as
     metadata lands there verbatim. Redaction follows the envelope's
     ``logging.redact_pii`` (``None``: redact). One document per call, so the
-    same value gets the same placeholder across the entries.
+    same value gets the same placeholder across the entries. ``known_names``: the
+    run's master-data person names (``erp.people.known_names``), redacted anywhere.
     """
     from governed_agents.safety.pii import Redactor
 
     inner = getattr(envelope, "envelope", envelope)
     if inner is not None and not inner.logging.redact_pii:
         return metadata
-    redactor = Redactor()
+    redactor = Redactor(known_names)
     out = {}
     for key, value in metadata.items():
         if isinstance(value, str):

@@ -34,6 +34,13 @@ class GovernanceResource(dg.ConfigurableResource):
 
         return erp_engine(self.erp_url or None)
 
+    def known_names(self):
+        """The ERP's person names (employees, vendor contacts), read once per step and passed to
+        every redaction the step makes (``erp.people``); nothing is kept between runs."""
+        from governed_agents.erp.people import known_names
+
+        return known_names(self.erp_engine())
+
     def envelope(self, workflow: str):
         """The workflow's envelope; a policy that does not load stops the step (fail closed)."""
         from governed_agents.envelope import find_envelope

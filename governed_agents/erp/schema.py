@@ -117,6 +117,18 @@ vendor_profiles = Table(
     Column("iban_changed_at", DateTime(timezone=True), nullable=True),
 )
 
+# The vendor's contact persons (people, not companies): personal data. The ERP keeps them as
+# they are; every store of the control plane redacts these names wherever a text quotes them
+# (governed_agents.erp.people). A new table, so existing ERP databases gain it on create_all.
+vendor_contacts = Table(
+    "vendor_contacts",
+    metadata,
+    Column("vendor_id", String(32), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("email", String(320), nullable=True),
+    Column("role", String(100), nullable=True),  # e.g. "accounts receivable"
+)
+
 # Requests as they arrive (by mail, a portal): data to check, never an instruction.
 bank_change_requests = Table(
     "bank_change_requests",

@@ -33,7 +33,7 @@ FORMAT = 1
 SNAPSHOT_TOOL = "erp.read_snapshot"
 
 
-def _redacted(envelope, document: dict) -> dict:
+def _redacted(envelope, document: dict, known_names=()) -> dict:
     """``document`` redacted as one document (the same value gets the same placeholder throughout).
 
     Tax ids are what reconciliation joins invoices to the vendor master on, in
@@ -57,7 +57,7 @@ def _redacted(envelope, document: dict) -> dict:
         line["vendor_tax_id"] = token(line.get("vendor_tax_id"))
     for vendor in document["snapshot"]["vendors"]:
         vendor["tax_id"] = token(vendor["tax_id"])
-    return _redact_document(document)
+    return _redact_document(document, known_names)
 
 
 # A plain number of at most 12 digits is never personal data to the redactor (bare digit
@@ -65,7 +65,7 @@ def _redacted(envelope, document: dict) -> dict:
 _PLAIN_NUMBER = re.compile(r"-?\d{1,12}(?:\.\d{1,6})?")
 
 
-def _redact_document(document: Any) -> Any:
+def _redact_document(document: Any, known_names=()) -> Any:
     """``safety.pii.redact(document)``, scanning each distinct string once.
 
     Batches repeat most values (vendors, SKUs, descriptions, dates, amounts); the
@@ -74,7 +74,7 @@ def _redact_document(document: Any) -> Any:
     """
     from governed_agents.safety.pii import Redactor
 
-    redactor = Redactor()
+    redactor = Redactor(known_names)
     seen: dict[str, str] = {}
 
     def walk(value: Any) -> Any:
@@ -151,8 +151,11 @@ def line_dicts(lines: Iterable) -> list[dict]:
 
 def record_run(ledger, envelope, *, run_id: str, lines: list, snapshot, result,
                answers: dict[str, str | None], answer_traces: dict[str, str] | None = None,
-               conn=None):
-    """Append the ``replay.recording`` event of one reconciliation run; returns it."""
+               conn=None, known_names=()):
+    """Append the ``replay.recording`` event of one reconciliation run; returns it.
+
+    ``known_names``: the run's master-data person names (``erp.people.known_names``),
+    redacted wherever the lines or references quote them."""
     answer_traces = answer_traces or {}
     raw = line_dicts(lines)
     input_digest = digest(raw)
@@ -160,7 +163,7 @@ def record_run(ledger, envelope, *, run_id: str, lines: list, snapshot, result,
         "inputs": raw,
         "snapshot": snapshot_slice(snapshot, lines, answers),
         "references": list(answers),
-    })
+    }, known_names)
     payload: dict[str, Any] = {
         "format": FORMAT,
         "workflow": envelope.workflow,

@@ -734,7 +734,8 @@ class ModelGateway:
         transcript = (self._transcript_row(task, transcript_id, plan.tier, plan.model, request_record, answer, now,
                                            cache_hit=False) if transcript_id is not None else None)
         cached = None
-        if cache_key is not None and envelope.logging.redact_pii and redact(answer) != answer:
+        names = getattr(task, "known_names", ())  # the run's master-data person names
+        if cache_key is not None and envelope.logging.redact_pii and redact(answer, known_names=names) != answer:
             cache_key = None  # an answer holding personal data stays out of the cache: it would reach disk raw
         if cache_key is not None:
             if (plan.model is not requested or plan.messages is not messages
@@ -812,11 +813,12 @@ class ModelGateway:
                         request: dict, answer: dict, now: _dt.datetime, *, cache_hit: bool) -> dict:
         logging = task.envelope.envelope.logging
         redacting = bool(logging.redact_pii)
+        names = getattr(task, "known_names", ())  # the run's master-data person names, redacted anywhere
         return dict(
             id=transcript_id, task_id=task.task_id, workflow=task.workflow, trace_id=task.trace_id,
             run_id=task.run_id, tier=tier, model=model.model,
-            request=canonical_json(redact(request) if redacting else request),
-            response=canonical_json(redact(answer) if redacting else answer),
+            request=canonical_json(redact(request, known_names=names) if redacting else request),
+            response=canonical_json(redact(answer, known_names=names) if redacting else answer),
             redacted=redacting, offline_model=model.offline, cache_hit=cache_hit, created_at=now,
             expires_at=now + _dt.timedelta(days=int(logging.store_transcripts_days)),
         )

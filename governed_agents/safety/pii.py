@@ -22,7 +22,13 @@ What is detected, and how:
 - person names where they can be told apart from other capitalised words:
   after a salutation or title (``Mr``, ``Dr``, ``Frau`` …), after a label
   (``Name:``, ``Contact:``, ``Attn``, ``Dear`` …), and any name the caller
-  knows (``known_names``: the employee or contact master).
+  knows (``known_names``: the employee or contact master), anywhere in the
+  text, bare ("Thanks, Maria Gonzalez"), in any case and across line breaks.
+
+A run builds its ``KnownNames`` once, from the person fields of the master data
+it reads (``governed_agents.erp.people.known_names``), and hands the same
+object to every redaction it makes: one compiled pattern per run, no module
+state shared between runs or tenants.
 
 Bare digit runs are left alone on purpose: purchase-order and invoice numbers
 (``4500123``, ``INV-9``) are the business content of a text, not personal data.
@@ -97,25 +103,82 @@ _NOT_NAMES = frozenset(
 )
 
 
+class KnownNames:
+    """Person names to redact wherever they appear, compiled once.
+
+    Matching is case-insensitive, on whole words, and any run of whitespace in
+    the text matches the single space of a name ("Maria\\nGonzalez"). The names
+    are compiled into one pattern shaped like a trie (shared prefixes are
+    matched once), so the cost per text grows with the text, not with the
+    number of names: build one per run and pass it to every ``Redactor``.
+    Names shorter than three characters are ignored.
+    """
+
+    __slots__ = ("names", "pattern")
+
+    def __init__(self, names: Iterable[str] = ()):
+        cleaned = {" ".join(str(n).split()) for n in names if n}
+        self.names: tuple[str, ...] = tuple(sorted((n for n in cleaned if len(n) >= 3), key=str.lower))
+        self.pattern: re.Pattern[str] | None = (
+            re.compile(r"(?<!\w)" + _trie_pattern(self.names) + r"(?!\w)", re.IGNORECASE) if self.names else None)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def __repr__(self) -> str:
+        return f"KnownNames({len(self.names)} names)"  # never the names themselves: they are personal data
+
+    def __or__(self, other: "KnownNames | Iterable[str]") -> "KnownNames":
+        more = other.names if isinstance(other, KnownNames) else tuple(other)
+        return KnownNames((*self.names, *more))
+
+
+def _trie_pattern(names: Iterable[str]) -> str:
+    """One regular expression matching exactly ``names`` (lower-cased; a space matches any whitespace)."""
+    trie: dict = {}
+    for name in names:
+        node = trie
+        for char in name.lower():
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        branches = [(r"\s+" if char == " " else re.escape(char)) + build(child)
+                    for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # A name that ends here and longer ones that go on: the optional group is greedy, so the
+        # longest name wins ("Jan Kowalski" over "Jan Kowal" when both are known).
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+def _known(names: "KnownNames | Iterable[str]") -> KnownNames:
+    return names if isinstance(names, KnownNames) else KnownNames(names)
+
+
 @dataclass
 class Redactor:
     """Redacts one document: the same value gets the same placeholder throughout.
 
     ``known_names`` are names to redact wherever they appear (case-insensitive,
-    whole words), e.g. the employees and contact persons of the master data.
+    whole words), e.g. the employees and contact persons of the master data: a
+    ``KnownNames`` built once per run, or any iterable of names.
     """
 
-    known_names: Iterable[str] = ()
+    known_names: KnownNames | Iterable[str] = ()
     counts: dict[str, int] = field(default_factory=dict)
     _seen: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _known_re: re.Pattern[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        names = sorted({n.strip() for n in self.known_names if n and len(n.strip()) >= 3}, key=len, reverse=True)
-        self.known_names = tuple(names)
-        if names:
-            self._known_re = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)",
-                                        re.IGNORECASE)
+        self.known_names = _known(self.known_names)
+        self._known_re = self.known_names.pattern
 
     # -- public -------------------------------------------------------------------------
 
@@ -183,7 +246,7 @@ class Redactor:
 
 def _normal(kind: str, raw: str) -> str:
     if kind in (EMAIL, NAME):
-        return raw.strip().lower()
+        return " ".join(raw.split()).lower()
     return re.sub(r"[\s./()-]", "", raw).upper()
 
 
@@ -209,17 +272,17 @@ def _iban_ok(text: str) -> bool:
     return int(number) % 97 == 1
 
 
-def redact_text(text: str, *, known_names: Iterable[str] = ()) -> str:
+def redact_text(text: str, *, known_names: KnownNames | Iterable[str] = ()) -> str:
     """``text`` (one document) with personal data replaced by typed, numbered placeholders."""
     return Redactor(known_names).text(text)
 
 
-def redact(value: Any, *, known_names: Iterable[str] = ()) -> Any:
+def redact(value: Any, *, known_names: KnownNames | Iterable[str] = ()) -> Any:
     """A copy of a JSON-like value (one document) with every string redacted (keys are kept)."""
     return Redactor(known_names).value(value)
 
 
-def maybe_redact(value: Any, envelope: Any, *, known_names: Iterable[str] = ()) -> Any:
+def maybe_redact(value: Any, envelope: Any, *, known_names: KnownNames | Iterable[str] = ()) -> Any:
     """``redact(value)`` when the envelope's ``logging.redact_pii`` is on, else ``value``.
 
     ``envelope`` is a ``LoadedEnvelope`` or an ``Envelope``; ``None`` redacts
@@ -231,6 +294,7 @@ def maybe_redact(value: Any, envelope: Any, *, known_names: Iterable[str] = ()) 
 
 
 __all__ = [
-    "CARD", "EMAIL", "IBAN", "KINDS", "NAME", "PHONE", "PLACEHOLDER_RE", "TAX_ID", "Redactor", "maybe_redact",
+    "CARD", "EMAIL", "IBAN", "KINDS", "NAME", "PHONE", "PLACEHOLDER_RE", "TAX_ID", "KnownNames", "Redactor",
+    "maybe_redact",
     "redact", "redact_text",
 ]

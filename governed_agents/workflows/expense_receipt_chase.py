@@ -53,8 +53,11 @@ def toolset():
 
 
 def chase(executor, envelope, *, requested_by: str, run_id: str | None = None, tenant: str | None = "acme",
-          today=None) -> ChaseSummary:
-    """Find transactions without a receipt and send (or ask to send) one reminder each."""
+          today=None, known_names=()) -> ChaseSummary:
+    """Find transactions without a receipt and send (or ask to send) one reminder each.
+
+    ``known_names``: the ERP's person names (``erp.people.known_names``), redacted in every
+    receipt and approval reason the run writes."""
     from governed_agents.erp.expenses import SendReminderInput, reminder_key
     from governed_agents.executor import TaskContext
     from governed_agents.ledger.schema import approval_requests
@@ -64,7 +67,8 @@ def chase(executor, envelope, *, requested_by: str, run_id: str | None = None, t
     today = (today or utcnow().date()).isoformat()
     summary = ChaseSummary(run_id=run_id)
     after_days = int(envelope.envelope.parameters.extra.get("chase_after_days", 0))
-    read = TaskContext(envelope=envelope, requested_by=requested_by, agent=AGENT, tenant=tenant, run_id=run_id)
+    read = TaskContext(envelope=envelope, requested_by=requested_by, agent=AGENT, tenant=tenant, run_id=run_id,
+                       known_names=known_names)
     found = executor.call(read, FIND_TOOL, {"older_than_days": after_days})
     if not found.ok:
         raise RuntimeError(f"{FIND_TOOL} was {found.outcome}: " + "; ".join(r.message for r in found.decision.reasons))
@@ -80,7 +84,8 @@ def chase(executor, envelope, *, requested_by: str, run_id: str | None = None, t
         if open_request is not None:
             summary.outcomes[txn.txn_id] = "awaiting_approval"
             continue
-        task = TaskContext(envelope=envelope, requested_by=requested_by, agent=AGENT, tenant=tenant, run_id=run_id)
+        task = TaskContext(envelope=envelope, requested_by=requested_by, agent=AGENT, tenant=tenant, run_id=run_id,
+                           known_names=known_names)
         result = executor.call(task, SEND_TOOL, arguments, batch_id=run_id,
                                reason=f"no receipt for {txn.txn_id} ({txn.amount} {txn.currency}, {txn.txn_date})")
         summary.reasons[txn.txn_id] = list(result.decision.codes) if result.decision is not None else []
@@ -97,7 +102,7 @@ def chase(executor, envelope, *, requested_by: str, run_id: str | None = None, t
     return summary
 
 
-def send_approved(request_id: str, executor, envelope, *, run_id: str | None = None):
+def send_approved(request_id: str, executor, envelope, *, run_id: str | None = None, known_names=()):
     """Carry out a decided approval request: send once, or a receipt saying why not."""
     from governed_agents.approvals import get_request
     from governed_agents.executor import TaskContext
@@ -105,5 +110,6 @@ def send_approved(request_id: str, executor, envelope, *, run_id: str | None = N
     request = get_request(executor.ledger, request_id)
     task = TaskContext(envelope=envelope, requested_by=request.requested_by, agent=AGENT, tenant=request.tenant,
                        task_id=request.trace_id or uuid.uuid4().hex,
-                       trace_id=request.trace_id or uuid.uuid4().hex, run_id=run_id or request.run_id)
+                       trace_id=request.trace_id or uuid.uuid4().hex, run_id=run_id or request.run_id,
+                       known_names=known_names)
     return executor.call(task, request.action, request.arguments, approval_request_id=request.id)

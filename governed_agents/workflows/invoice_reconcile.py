@@ -14,6 +14,10 @@ The Dagster assets in ``assets/invoice_reconcile.py`` only orchestrate these:
 
 Each invoice is its own governed task with its own trace id, so budgets
 (tool calls, tokens, cost) apply per invoice, as the envelope says.
+
+``known_names`` (where a step takes it): the person names of the ERP's master
+data (``erp.people.known_names``), read once per run; every store a step
+writes to redacts them wherever a text quotes them, bare ones included.
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ def quality(lines: list, envelope) -> Any:
 
 
 def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], str | None] | None = None,
-          record_to=None, run_id: str | None = None):
+          record_to=None, run_id: str | None = None, known_names=()):
     """Reconcile the batch against the ERP as it is now; returns the reconcile result.
 
     With ``record_to`` (a ledger) the run's replay recording is appended: the
@@ -112,7 +116,7 @@ def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], st
         from governed_agents.forensics.recording import record_run
 
         record_run(record_to, envelope, run_id=run_id or "", lines=lines, snapshot=snapshot, result=result,
-                   answers=answers, answer_traces=getattr(po_extractor, "traces", {}))
+                   answers=answers, answer_traces=getattr(po_extractor, "traces", {}), known_names=known_names)
     return result
 
 
@@ -177,7 +181,7 @@ def conformance(proposals: list[Proposal]) -> list[dict]:
 
 def request_approvals(proposals: list[Proposal], executor, envelope, *, requested_by: str, batch_id: str,
                       run_id: str | None = None, tenant: str | None = "acme",
-                      agent: str = "agent.invoice") -> list:
+                      agent: str = "agent.invoice", known_names=()) -> list:
     """Record one approval request per proposal, all in one batch."""
     from governed_agents.executor import TaskContext
     from governed_agents.observability import otel
@@ -185,7 +189,7 @@ def request_approvals(proposals: list[Proposal], executor, envelope, *, requeste
     requests = []
     for p in proposals:
         task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant=tenant,
-                           task_id=p.trace_id, trace_id=p.trace_id, run_id=run_id)
+                           task_id=p.trace_id, trace_id=p.trace_id, run_id=run_id, known_names=known_names)
         with otel.task_span(task), task_logging(task):
             result = executor.call(task, WRITE_TOOL, p.arguments, batch_id=batch_id,
                                    reason=f"invoice {p.invoice_id} matched its PO and goods receipt")
@@ -199,7 +203,7 @@ def request_approvals(proposals: list[Proposal], executor, envelope, *, requeste
     return requests
 
 
-def post(request_id: str, executor, envelope, *, run_id: str | None = None):
+def post(request_id: str, executor, envelope, *, run_id: str | None = None, known_names=()):
     """Carry out a decided approval request: execute once, or receipt the refusal."""
     from governed_agents.approvals import get_request
     from governed_agents.executor import TaskContext
@@ -207,7 +211,7 @@ def post(request_id: str, executor, envelope, *, run_id: str | None = None):
     request = get_request(executor.ledger, request_id)
     task = TaskContext(envelope=envelope, requested_by=request.requested_by, agent="agent.invoice",
                        tenant=request.tenant, task_id=request.trace_id or uuid.uuid4().hex,
-                       trace_id=request.trace_id or uuid.uuid4().hex, run_id=run_id)
+                       trace_id=request.trace_id or uuid.uuid4().hex, run_id=run_id, known_names=known_names)
     from governed_agents.observability import otel
 
     with otel.task_span(task), task_logging(task):
@@ -217,7 +221,7 @@ def post(request_id: str, executor, envelope, *, run_id: str | None = None):
 
 
 def run_receipt(ledger, envelope, *, run_id: str, trace_id: str, requested_by: str, summary: dict,
-                checks: list[dict], notes: str | None = None, kind: str = "run"):
+                checks: list[dict], notes: str | None = None, kind: str = "run", known_names=()):
     """A signed receipt for a whole run, anchored to a ``run.receipted`` audit event."""
     from governed_agents.identity.keys import signing_key
     from governed_agents.receipts.model import Receipt
@@ -229,7 +233,7 @@ def run_receipt(ledger, envelope, *, run_id: str, trace_id: str, requested_by: s
     now = utcnow()
     # Free text in the summary (e.g. injection evidence quoting a memo) goes into the append-only
     # chain and the receipt: redacted per logging.redact_pii, one placeholder numbering for both.
-    safe = maybe_redact({"summary": summary, "checks": checks, "notes": notes}, envelope)
+    safe = maybe_redact({"summary": summary, "checks": checks, "notes": notes}, envelope, known_names=known_names)
     summary, checks, notes = safe["summary"], safe["checks"], safe["notes"]
     with ledger.transaction() as c:
         anchor = ledger.append("run.receipted", {"summary": summary, "checks": checks, "notes": notes},
@@ -246,7 +250,7 @@ def run_receipt(ledger, envelope, *, run_id: str, trace_id: str, requested_by: s
     return signed
 
 
-def summarise(result, requests: list, *, batch_id: str) -> dict:
+def summarise(result, requests: list, *, batch_id: str, known_names=()) -> dict:
     """The run's outcome in numbers and ids: what the CLI prints and the run receipt holds."""
     from collections import Counter
 
@@ -263,7 +267,8 @@ def summarise(result, requests: list, *, batch_id: str) -> dict:
         "outcomes": outcomes,
         "approval_requests": [r.id for r in requests],
         # excerpts quote the invoice's text: redacted like everything else a receipt keeps
-        "injection_evidence": redact({o.invoice_id: list(o.injection) for o in screened[:_MAX_EVIDENCE]}),
+        "injection_evidence": redact({o.invoice_id: list(o.injection) for o in screened[:_MAX_EVIDENCE]},
+                                     known_names=known_names),
         "injection_evidence_omitted": max(0, len(screened) - _MAX_EVIDENCE),
     }
 
@@ -311,7 +316,7 @@ def checks_of_run(instance, run_id: str) -> list[dict]:
 
 
 def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested_by: str = "alice",
-                       agent: str = "agent.invoice") -> Callable[[str], str | None]:
+                       agent: str = "agent.invoice", known_names=()) -> Callable[[str], str | None]:
     """The hook reconciliation calls for a PO reference that rules cannot read.
 
     Each call is its own governed task: rules first, then the router tier, the
@@ -332,7 +337,7 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
 
         gateway = gateway or ModelGateway(ledger)
         task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant="acme",
-                           run_id=run_id)
+                           run_id=run_id, known_names=known_names)
         traces[text] = task.trace_id
         from governed_agents.observability import otel
         from governed_agents.routing import record_task_outcome

@@ -60,7 +60,8 @@ def blocking_flags(envelope) -> set[str]:
 
 
 def propose(erp_engine, executor, envelope, *, requested_by: str, run_id: str | None = None,
-            tenant: str | None = "acme", batch_id: str | None = None) -> list[BankChangeProposal]:
+            tenant: str | None = "acme", batch_id: str | None = None,
+            known_names=()) -> list[BankChangeProposal]:
     """Assess every pending request and ask for approval of those without a blocking flag."""
     from governed_agents.erp.vendor_master import change_key, pending_requests
     from governed_agents.executor import TaskContext
@@ -71,7 +72,7 @@ def propose(erp_engine, executor, envelope, *, requested_by: str, run_id: str | 
     for req in pending_requests(erp_engine):
         p = BankChangeProposal(request_id=req["request_id"], vendor_id=req["vendor_id"], red_flags=[], outcome="")
         task = TaskContext(envelope=envelope, requested_by=requested_by, agent=AGENT, tenant=tenant,
-                           task_id=p.trace_id, trace_id=p.trace_id, run_id=run_id)
+                           task_id=p.trace_id, trace_id=p.trace_id, run_id=run_id, known_names=known_names)
         checked = executor.call(task, CHECK_TOOL, {"request_id": req["request_id"]})
         if not checked.ok:
             p.outcome, p.detail = "denied", "; ".join(r.message for r in checked.decision.reasons)
@@ -110,7 +111,7 @@ def propose(erp_engine, executor, envelope, *, requested_by: str, run_id: str | 
     return proposals
 
 
-def apply(request_id: str, executor, envelope, *, run_id: str | None = None):
+def apply(request_id: str, executor, envelope, *, run_id: str | None = None, known_names=()):
     """Carry out a decided approval request: the write once, or a receipt saying why not."""
     from governed_agents.approvals import get_request
     from governed_agents.executor import TaskContext
@@ -118,5 +119,5 @@ def apply(request_id: str, executor, envelope, *, run_id: str | None = None):
     request = get_request(executor.ledger, request_id)
     task = TaskContext(envelope=envelope, requested_by=request.requested_by, agent=AGENT, tenant=request.tenant,
                        task_id=request.trace_id or uuid.uuid4().hex,
-                       trace_id=request.trace_id or uuid.uuid4().hex, run_id=run_id)
+                       trace_id=request.trace_id or uuid.uuid4().hex, run_id=run_id, known_names=known_names)
     return executor.call(task, request.action, request.arguments, approval_request_id=request.id)
