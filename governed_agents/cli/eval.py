@@ -47,13 +47,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(handler=_promote)
 
-    p = cmds.add_parser("canary", help="compare a candidate envelope with the deployed one on recent invoices",
-                        description="Suggest-only: both envelopes decide the SAMPLE most recent invoices of the "
-                                    "ERP up to the gate's decision; nothing is written and no approval requested. "
-                                    "Reports decisions that flip, approvals newly needed, and model cost.")
-    p.add_argument("workflow", metavar="WORKFLOW")
+    p = cmds.add_parser("canary", help="compare a candidate envelope with the deployed one on recent inputs",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Suggest-only: both envelopes decide the SAMPLE most recent inputs of the ERP;\n"
+                                    "nothing is written to the ERP or the ledger but one eval.canary audit event.\n"
+                                    "Reports, per item, decisions that flip, approvals newly needed (or no longer "
+                                    "needed), and model cost.\n\n"
+                                    "Recent inputs per WORKFLOW:\n"
+                                    "  invoice_reconcile      invoices; up to the gate's decision, no approval "
+                                    "requested\n"
+                                    "  expense_receipt_chase  card transactions without a receipt; the chase runs "
+                                    "in a sandbox\n"
+                                    "                         (allow = reminder within the bounds, needs_approval, "
+                                    "deny:CODES,\n"
+                                    "                         not_chased, read_denied); bounds count from zero "
+                                    "there\n"
+                                    "  vendor_bank_change     pending bank-change requests; the proposal runs in a "
+                                    "sandbox copy\n"
+                                    "                         of the vendor master (needs_approval, blocked:FLAGS, "
+                                    "denied)")
+    p.add_argument("workflow", metavar="WORKFLOW",
+                   choices=["invoice_reconcile", "expense_receipt_chase", "vendor_bank_change"])
     p.add_argument("--envelope", metavar="FILE", required=True, help="candidate envelope YAML")
-    p.add_argument("--sample", type=int, default=50, metavar="N", help="recent invoices to compare (default 50)")
+    p.add_argument("--sample", type=int, default=50, metavar="N", help="recent inputs to compare (default 50)")
     add_json_flag(p)
     p.set_defaults(handler=_canary)
 
@@ -124,17 +140,20 @@ def _canary(args) -> int:
     if args.json:
         emit_json({"ok": True, **data})
         return EXIT_OK
-    out(f"canary {report.workflow}: {len(report.invoices)} recent invoice(s), current {report.current_digest[:15]}… "
+    what = {"invoice_id": "invoice(s)", "txn_id": "card transaction(s) without a receipt",
+            "request_id": "pending bank-change request(s)"}[report.item_key]
+    out(f"canary {report.workflow}: {len(report.items)} recent {what}, current {report.current_digest[:15]}… "
         f"vs candidate {report.candidate_digest[:15]}… (suggest-only: nothing written)")
     out(f"  current:   {data['current_counts']}  model cost {report.current_cost_usd} USD")
     out(f"  candidate: {data['candidate_counts']}  model cost {report.candidate_cost_usd} USD")
     out(f"  decisions that flip: {len(report.flips)}")
     for f in report.flips:
-        out(f"    {f['invoice_id']}: {f['current']} -> {f['candidate']}")
+        out(f"    {f[report.item_key]}: {f['current']} -> {f['candidate']}")
     out(f"  approvals newly needed: {len(report.approvals_newly_needed)}; "
         f"no longer needed: {len(report.approvals_no_longer_needed)}")
-    if report.approvals_no_longer_needed:
-        err("  warning: the candidate lets writes through that now need approval")
+    if report.writes_without_approval:
+        err(f"  warning: the candidate lets writes through that now need approval: "
+            f"{', '.join(report.writes_without_approval)}")
     return EXIT_OK
 
 

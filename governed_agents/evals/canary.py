@@ -1,12 +1,28 @@
 """Canary: a candidate envelope beside the deployed one, suggest-only, on recent inputs.
 
-For the most recent ``sample`` invoices in the ERP, both envelopes go through
-the workflow's own steps up to the gate's decision (``match``, the
-``injection_leaks`` re-score, ``propose``), never further: no executor call,
-no approval request, no write. Model calls (PO extraction) go through the
-gateway on a throw-away ledger so the deployment's spend is untouched; their
-cost per envelope is reported. The deployment's ledger gets one
-``eval.canary`` audit event with the summary.
+Per workflow, the recent inputs and how far each envelope goes with them:
+
+- ``invoice_reconcile``: the most recent ``sample`` invoices in the ERP go
+  through the workflow's own steps up to the gate's decision (``match``, the
+  ``injection_leaks`` re-score, ``propose``), never further: no executor call,
+  no approval request, no write. Model calls (PO extraction) go through the
+  gateway on a throw-away ledger so the deployment's spend is untouched; their
+  cost per envelope is reported.
+- ``expense_receipt_chase``: the ``sample`` most recent card transactions
+  without a receipt, with their employees, are copied into a sandbox ERP and
+  the workflow's ``chase`` runs there on a sandbox ledger: per transaction
+  ``allow`` (a reminder within the bounds, sent without approval),
+  ``needs_approval``, ``deny:<gate codes>``, ``not_chased`` (the candidate's
+  ``chase_after_days`` leaves it out) or ``read_denied`` (the read tool is
+  refused). Bounds are counted inside the sandbox run, from zero: the
+  deployment's reminders already sent today are not counted.
+- ``vendor_bank_change``: the vendor master (vendors, profiles, requests, applied
+  changes) is copied into a sandbox ERP and the workflow's ``propose`` runs there;
+  per request among the ``sample`` most recent pending ones: ``needs_approval``,
+  ``blocked:<red flags that stop it>`` or ``denied``.
+
+Nothing reaches the deployment's ERP or ledger except one ``eval.canary`` audit
+event with the summary.
 """
 
 from __future__ import annotations
@@ -15,32 +31,51 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+#: What one item of each workflow's canary is, by the id that names it.
+ITEM_KEYS: dict[str, str] = {"invoice_reconcile": "invoice_id", "expense_receipt_chase": "txn_id",
+                             "vendor_bank_change": "request_id"}
+
+
 @dataclass
 class CanaryReport:
     workflow: str
     current_digest: str
     candidate_digest: str
-    invoices: list[str]
-    current: dict[str, str] = field(default_factory=dict)  # invoice_id -> decision
+    items: list[str]  # invoice, card transaction or request ids, oldest first
+    current: dict[str, str] = field(default_factory=dict)  # item id -> decision
     candidate: dict[str, str] = field(default_factory=dict)
     current_cost_usd: str = "0"
     candidate_cost_usd: str = "0"
     audit_seq: int | None = None
 
     @property
+    def item_key(self) -> str:
+        return ITEM_KEYS[self.workflow]
+
+    @property
+    def invoices(self) -> list[str]:
+        """The items of an invoice_reconcile canary (its earlier name)."""
+        return self.items
+
+    @property
     def flips(self) -> list[dict]:
-        return [{"invoice_id": i, "current": self.current[i], "candidate": self.candidate[i]}
-                for i in self.invoices if self.current[i] != self.candidate[i]]
+        return [{self.item_key: i, "current": self.current[i], "candidate": self.candidate[i]}
+                for i in self.items if self.current[i] != self.candidate[i]]
 
     @property
     def approvals_newly_needed(self) -> list[str]:
-        return [i for i in self.invoices
+        return [i for i in self.items
                 if self.candidate[i] == "needs_approval" and self.current[i] != "needs_approval"]
 
     @property
     def approvals_no_longer_needed(self) -> list[str]:
-        return [i for i in self.invoices
+        return [i for i in self.items
                 if self.current[i] == "needs_approval" and self.candidate[i] != "needs_approval"]
+
+    @property
+    def writes_without_approval(self) -> list[str]:
+        """Items whose write needs an approval now and would go through without one (``allow``)."""
+        return [i for i in self.items if self.current[i] == "needs_approval" and self.candidate[i] == "allow"]
 
     def counts(self, which: str) -> dict[str, int]:
         from collections import Counter
@@ -49,9 +84,11 @@ class CanaryReport:
 
     def to_dict(self) -> dict:
         return {"workflow": self.workflow, "current_digest": self.current_digest,
-                "candidate_digest": self.candidate_digest, "sample": len(self.invoices),
+                "candidate_digest": self.candidate_digest, "sample": len(self.items),
+                "item_key": self.item_key, "items": list(self.items),
                 "flips": self.flips, "approvals_newly_needed": self.approvals_newly_needed,
                 "approvals_no_longer_needed": self.approvals_no_longer_needed,
+                "writes_without_approval": self.writes_without_approval,
                 "current_counts": self.counts("current"), "candidate_counts": self.counts("candidate"),
                 "current_cost_usd": self.current_cost_usd, "candidate_cost_usd": self.candidate_cost_usd,
                 "audit_seq": self.audit_seq}
@@ -97,16 +134,108 @@ def _decisions(envelope, lines, erp_engine, catalog) -> tuple[dict[str, str], st
     return decisions, cost
 
 
+def recent_missing_receipts(erp_engine, sample: int) -> list[str]:
+    """The ``sample`` most recent card transactions without a receipt, oldest first."""
+    from sqlalchemy import select
+
+    from governed_agents.erp.schema import card_transactions as t
+    from governed_agents.erp.schema import expense_receipts
+
+    with erp_engine.connect() as c:
+        rows = c.execute(select(t.c.txn_id).where(t.c.txn_id.not_in(select(expense_receipts.c.txn_id)))
+                         .order_by(t.c.txn_date.desc(), t.c.txn_id.desc()).limit(sample)).all()
+    return [r[0] for r in reversed(rows)]
+
+
+def recent_bank_requests(erp_engine, sample: int) -> list[str]:
+    """The ``sample`` most recent pending bank-change requests, oldest first."""
+    from governed_agents.erp.vendor_master import pending_requests
+
+    return [r["request_id"] for r in pending_requests(erp_engine)][-sample:]
+
+
+def _copy(src, dst, table, where=None) -> None:
+    from sqlalchemy import select
+
+    query = select(table) if where is None else select(table).where(where)
+    with src.connect() as c:
+        rows = [dict(r._mapping) for r in c.execute(query)]
+    if rows:
+        with dst.begin() as c:
+            c.execute(table.insert(), rows)
+
+
+def _expense_decisions(envelope, txn_ids: list[str], erp_engine) -> tuple[dict[str, str], str]:
+    from governed_agents.erp.expenses import expenses_toolset
+    from governed_agents.erp.schema import card_transactions, employees
+    from governed_agents.evals.sandbox import Sandbox
+    from governed_agents.executor import GovernedExecutor
+    from governed_agents.workflows import expense_receipt_chase as wf
+
+    with Sandbox(prefix="ga-canary-") as sandbox:
+        _copy(erp_engine, sandbox.erp, card_transactions, card_transactions.c.txn_id.in_(txn_ids))
+        with sandbox.erp.connect() as c:
+            people = sorted({r[0] for r in c.execute(card_transactions.select().with_only_columns(
+                card_transactions.c.employee_id))})
+        _copy(erp_engine, sandbox.erp, employees, employees.c.employee_id.in_(people))
+        registry, previews = expenses_toolset(sandbox.erp)
+        executor = GovernedExecutor(sandbox.ledger, registry, previews=previews)
+        try:
+            summary = wf.chase(executor, envelope, requested_by="canary", run_id="canary")
+        except RuntimeError:  # the read tool itself was refused: nothing is chased
+            return {i: "read_denied" for i in txn_ids}, "0"
+    named = {"sent": "allow", "needs_approval": "needs_approval"}
+    decisions = {}
+    for i in txn_ids:
+        outcome = summary.outcomes.get(i)
+        if outcome is None:
+            decisions[i] = "not_chased"
+        elif outcome in named:
+            decisions[i] = named[outcome]
+        else:
+            codes = summary.reasons.get(i) or []
+            decisions[i] = f"deny:{','.join(codes)}" if outcome == "denied" and codes else outcome
+    return decisions, "0"
+
+
+def _bank_change_decisions(envelope, request_ids: list[str], erp_engine) -> tuple[dict[str, str], str]:
+    from governed_agents.erp.schema import bank_account_changes, bank_change_requests, vendor_profiles, vendors
+    from governed_agents.erp.vendor_master import vendor_master_toolset
+    from governed_agents.evals.sandbox import Sandbox
+    from governed_agents.executor import GovernedExecutor
+    from governed_agents.workflows import vendor_bank_change as wf
+
+    with Sandbox(prefix="ga-canary-") as sandbox:
+        # The whole vendor master: red flags compare against every vendor and every earlier request.
+        for table in (vendors, vendor_profiles, bank_change_requests, bank_account_changes):
+            _copy(erp_engine, sandbox.erp, table)
+        extra = envelope.envelope.parameters.extra
+        registry, previews = vendor_master_toolset(sandbox.erp,
+                                                   recent_days=float(extra.get("recent_change_days", 90)))
+        executor = GovernedExecutor(sandbox.ledger, registry, previews=previews)
+        proposals = {p.request_id: p for p in wf.propose(sandbox.erp, executor, envelope, requested_by="canary",
+                                                         run_id="canary", batch_id="canary")}
+    blocking = wf.blocking_flags(envelope)
+    decisions = {}
+    for i in request_ids:
+        p = proposals[i]
+        if p.outcome == "blocked":
+            decisions[i] = "blocked:" + ",".join(sorted(set(p.red_flags) & blocking))
+        else:
+            decisions[i] = p.outcome
+    return decisions, "0"
+
+
 def run_canary(workflow: str, candidate: Any, *, sample: int = 50, ledger: Any = None, erp_engine: Any = None,
-           catalog: Any = None, actor: str = "eval") -> CanaryReport:
-    """Compare ``candidate`` (a path or ``LoadedEnvelope``) with the deployed envelope on recent invoices."""
+               catalog: Any = None, actor: str = "eval") -> CanaryReport:
+    """Compare ``candidate`` (a path or ``LoadedEnvelope``) with the deployed envelope on recent inputs."""
     from governed_agents.envelope import find_envelope
     from governed_agents.errors import UsageError
     from governed_agents.evals.runner import resolve_catalog, resolve_envelope
     from governed_agents.ledger import Ledger
 
-    if workflow != "invoice_reconcile":
-        raise UsageError(f"canary runs on invoice_reconcile's recent invoices; {workflow!r} has no canary input yet")
+    if workflow not in ITEM_KEYS:
+        raise UsageError(f"{workflow!r} has no canary input; canary runs on: {', '.join(sorted(ITEM_KEYS))}")
     if sample < 1:
         raise UsageError(f"--sample must be at least 1, got {sample}")
     if erp_engine is None:
@@ -116,12 +245,26 @@ def run_canary(workflow: str, candidate: Any, *, sample: int = 50, ledger: Any =
     ledger = ledger or Ledger.open()
     current = find_envelope(workflow)
     new = resolve_envelope(workflow, candidate)
-    cat = resolve_catalog(catalog)
-    lines, invoices = recent_lines(erp_engine, sample)
-    report = CanaryReport(workflow, current.digest, new.digest, invoices)
-    if lines:
-        report.current, report.current_cost_usd = _decisions(current, lines, erp_engine, cat)
-        report.candidate, report.candidate_cost_usd = _decisions(new, lines, erp_engine, cat)
+    if workflow == "invoice_reconcile":
+        cat = resolve_catalog(catalog)
+        lines, items = recent_lines(erp_engine, sample)
+
+        def decide(envelope):
+            return _decisions(envelope, lines, erp_engine, cat)
+    elif workflow == "expense_receipt_chase":
+        items = recent_missing_receipts(erp_engine, sample)
+
+        def decide(envelope):
+            return _expense_decisions(envelope, items, erp_engine)
+    else:
+        items = recent_bank_requests(erp_engine, sample)
+
+        def decide(envelope):
+            return _bank_change_decisions(envelope, items, erp_engine)
+    report = CanaryReport(workflow, current.digest, new.digest, items)
+    if items:
+        report.current, report.current_cost_usd = decide(current)
+        report.candidate, report.candidate_cost_usd = decide(new)
     summary = report.to_dict()
     event = ledger.append("eval.canary", {k: v for k, v in summary.items() if k != "audit_seq"}, actor=actor,
                           workflow=workflow, envelope_version=new.version, envelope_digest=new.digest)
