@@ -12,7 +12,13 @@ Sets (label 1 = injection):
   content of the injection slots), both scored as ``tool_output``.
 - finance: ``governed_agents/safety/data/finance_injection.jsonl`` (written for this project), each
   row scored in its own context (invoice_memo, vendor_email, bank_change_request), and
-  ``benchmarks/data/finance_fresh2.jsonl`` (another author's finance rows, split ``fresh2``).
+  ``benchmarks/data/finance_fresh2.jsonl`` and ``finance_fresh3.jsonl`` (other authors' finance
+  rows, splits ``fresh2`` and ``fresh3``).
+- finance (writers): ``benchmarks/data/finance_writers/`` — 780 rows by three more authors who
+  never saw the scorer (invoice memos, vendor e-mails, bank-change letters), split by carrier:
+  ``train`` (the rules were later tuned on it) and ``heldout``.
+- finance (blind): ``benchmarks/data/finance_blind_a.jsonl`` and ``finance_blind_b.jsonl`` — two
+  more authors' sets, each scored once with the rules frozen (docs/safety.md says when).
 - deepset/prompt-injections: reported separately, scored as ``user`` (what it is: chat prompts)
   and as ``tool_output`` (the same text placed where data belongs).
 
@@ -48,7 +54,10 @@ from governed_agents.safety.injection import DEFAULT_THRESHOLD, score_text  # no
 DEFAULT_DATA = Path(os.environ.get("GOVERNED_AGENTS_INJECTION_EVAL", REPO.parent / "shared" / "injection_eval"))
 FINANCE = REPO / "governed_agents" / "safety" / "data" / "finance_injection.jsonl"
 FINANCE_FRESH2 = REPO / "benchmarks" / "data" / "finance_fresh2.jsonl"
-SPLIT_ORDER = ("train", "heldout", "dev", "fresh", "fresh2", "test")
+FINANCE_FRESH3 = REPO / "benchmarks" / "data" / "finance_fresh3.jsonl"
+WRITERS = REPO / "benchmarks" / "data" / "finance_writers"
+BLIND = (REPO / "benchmarks" / "data" / "finance_blind_a.jsonl", REPO / "benchmarks" / "data" / "finance_blind_b.jsonl")
+SPLIT_ORDER = ("train", "heldout", "dev", "fresh", "fresh2", "fresh3", "test", "blind_a", "blind_b")
 
 
 def public_split(row: dict) -> str:
@@ -56,6 +65,11 @@ def public_split(row: dict) -> str:
     if row.get("source") == "InjecAgent" and row.get("label") == 1:
         key = row.get("attacker_instruction") or row["text"]
     return "train" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "heldout"
+
+
+def writer_split(row: dict) -> str:
+    """The writers' rows by carrier (a letter and its benign twin fall on the same side)."""
+    return "train" if int(hashlib.sha256(row["carrier"].encode()).hexdigest(), 16) % 2 == 0 else "heldout"
 
 
 def _read(path: Path) -> list[dict]:
@@ -67,6 +81,7 @@ def _read(path: Path) -> list[dict]:
 def load(data: Path) -> dict[str, list[tuple[dict, str, str]]]:
     """Set name -> [(row, context, split)]."""
     sets: dict[str, list[tuple[dict, str, str]]] = {"InjecAgent": [], "AgentDojo": [], "finance": [],
+                                                     "finance (writers)": [], "finance (blind)": [],
                                                      "deepset (as user prompt)": [],
                                                      "deepset (as tool output)": []}
     for name in ("injecagent_attacks", "injecagent_embedded", "injecagent_benign"):
@@ -76,8 +91,17 @@ def load(data: Path) -> dict[str, list[tuple[dict, str, str]]]:
     for name in ("agentdojo_injections", "agentdojo_benign_vectors"):
         for row in _read(data / f"{name}.jsonl"):
             sets["AgentDojo"].append((row, "tool_output", public_split(row)))
-    for row in _read(FINANCE) + _read(FINANCE_FRESH2):
+    for row in _read(FINANCE) + _read(FINANCE_FRESH2) + _read(FINANCE_FRESH3):
         sets["finance"].append((row, row["context"], row["split"]))
+    for path in sorted(WRITERS.glob("*.jsonl")):
+        for row in _read(path):
+            sets["finance (writers)"].append((row, row["context"], writer_split(row)))
+    for path in BLIND:
+        if path.exists():
+            for row in _read(path):
+                sets["finance (blind)"].append((row, row["context"], path.stem.removeprefix("finance_")))
+    if not sets["finance (blind)"]:
+        del sets["finance (blind)"]
     for row in _read(data / "labeled_injections.jsonl"):
         sets["deepset (as user prompt)"].append((row, "user", row["split"]))
         sets["deepset (as tool output)"].append((row, "tool_output", row["split"]))

@@ -17,6 +17,8 @@ from tests.fixtures import REPO
 
 FINANCE = REPO / "governed_agents" / "safety" / "data" / "finance_injection.jsonl"
 FRESH2 = REPO / "benchmarks" / "data" / "finance_fresh2.jsonl"
+FRESH3 = REPO / "benchmarks" / "data" / "finance_fresh3.jsonl"
+WRITERS = REPO / "benchmarks" / "data" / "finance_writers"
 
 
 def _eval_module():
@@ -70,14 +72,27 @@ def test_the_eval_script_counts_each_row_once_per_set_and_split(table):
     finance = by[("finance", "all")]
     rows = [json.loads(x) for x in FINANCE.read_text(encoding="utf-8").splitlines()]
     fresh2 = [json.loads(x) for x in FRESH2.read_text(encoding="utf-8").splitlines() if x.strip()]
-    assert {r["split"] for r in fresh2} == {"fresh2"}
-    positives = sum(r["label"] == 1 for r in rows + fresh2)
-    assert (finance["positives"], finance["negatives"]) == (positives, len(rows) + len(fresh2) - positives)
-    assert sum(by[("finance", s)]["positives"] for s in ("train", "dev", "fresh", "fresh2")) == positives
+    fresh3 = [json.loads(x) for x in FRESH3.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert {r["split"] for r in fresh2} == {"fresh2"} and {r["split"] for r in fresh3} == {"fresh3"}
+    every = rows + fresh2 + fresh3
+    positives = sum(r["label"] == 1 for r in every)
+    assert (finance["positives"], finance["negatives"]) == (positives, len(every) - positives)
+    assert sum(by[("finance", s)]["positives"] for s in ("train", "dev", "fresh", "fresh2", "fresh3")) == positives
     assert (by[("finance", "fresh")]["positives"], by[("finance", "fresh")]["negatives"]) == (60, 40)
     injecagent = by[("InjecAgent", "all")]
     assert (injecagent["positives"], injecagent["negatives"]) == (62 + 264, 34)
     assert (by[("AgentDojo", "all")]["positives"], by[("AgentDojo", "all")]["negatives"]) == (35, 28)
+    # the writers' rows: 130 injections and 130 benign per context, split by carrier (twins together)
+    writers = [json.loads(x) for p in sorted(WRITERS.glob("*.jsonl")) for x in p.read_text(encoding="utf-8").splitlines()]
+    assert len(writers) == 780 and sum(r["label"] for r in writers) == 390
+    assert (by[("finance (writers)", "all")]["positives"], by[("finance (writers)", "all")]["negatives"]) == (390, 390)
+    assert by[("finance (writers)", "train")]["positives"] + by[("finance (writers)", "heldout")]["positives"] == 390
+    sides: dict[str, set[str]] = {}
+    module = _eval_module()
+    for r in writers:
+        sides.setdefault(r["carrier"], set()).add(module.writer_split(r))
+        assert r["label"] == 0 or r["injection"] in r["text"]
+    assert all(len(s) == 1 for s in sides.values())
     # a recount by hand for one set
     fresh = [r for r in rows if r["split"] == "fresh"]
     tp = sum(score_text(r["text"], context=r["context"]).score >= 0.7 for r in fresh if r["label"] == 1)
