@@ -154,3 +154,46 @@ def test_cli_canary_for_the_other_workflows(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["eval", "canary", "monitor_audit_chain", "--envelope", str(same)])
     assert exited.value.code == 2 and "expense_receipt_chase" in capsys.readouterr().err
+
+
+def test_expense_canary_counts_per_day_bounds_from_todays_reminders_not_from_zero(tmp_path):
+    # The deployment already sent E-1 its two reminders of the day (the bound is 2 per employee
+    # per UTC day): in the canary, E-1's next transactions need a person, under both envelopes,
+    # and the reminders sent today are not sent again in the sandbox.
+    from governed_agents.envelope import find_envelope
+    from governed_agents.erp.connector import erp_engine
+    from governed_agents.erp.expenses import add_employee, add_transaction, expenses_toolset
+    from governed_agents.evals import run_canary
+    from governed_agents.executor import GovernedExecutor
+    from governed_agents.ledger import Ledger
+    from governed_agents.workflows import expense_receipt_chase as wf
+
+    engine = erp_engine()
+    ledger = Ledger.open()
+    add_employee(engine, "E-1", "Ada Lang")
+    add_employee(engine, "E-2", "Ben Okafor")
+    old = (dt.date.today() - dt.timedelta(days=20)).isoformat()
+    add_transaction(engine, "E-1", "20.00", txn_date=old, txn_id="TX-E")
+    add_transaction(engine, "E-1", "25.00", txn_date=old, txn_id="TX-F")
+    registry, previews = expenses_toolset(engine)
+    sent = wf.chase(GovernedExecutor(ledger, registry, previews=previews), find_envelope("expense_receipt_chase"),
+                    requested_by="ops", run_id="morning-run")
+    assert sent.outcomes == {"TX-E": "sent", "TX-F": "sent"}  # E-1's two reminders of the day
+
+    day = (dt.date.today() - dt.timedelta(days=5)).isoformat()
+    add_transaction(engine, "E-1", "40.00", txn_date=day, txn_id="TX-A")
+    add_transaction(engine, "E-1", "300.00", txn_date=day, txn_id="TX-B")
+    add_transaction(engine, "E-2", "60.00", txn_date=day, txn_id="TX-C")
+    head = ledger.head()[0]
+    erp_before, tables_before = _erp_state(engine), ledger_snapshot(ledger)["tables"]
+
+    def looser_amount(d):
+        d["permissions"]["autonomous_writes"][0]["approval_above"]["value"] = 1000
+
+    report = run_canary("expense_receipt_chase", _candidate(tmp_path, "expense_receipt_chase", looser_amount),
+                        sample=3)
+    assert report.items == ["TX-A", "TX-B", "TX-C"]
+    # counted from zero, E-1 would get two more reminders without a person today
+    assert report.current == {"TX-A": "needs_approval", "TX-B": "needs_approval", "TX-C": "allow"}
+    assert report.candidate == report.current and report.flips == []
+    _unchanged(engine, ledger, erp_before, tables_before, head, canaries=1)

@@ -14,8 +14,11 @@ Per workflow, the recent inputs and how far each envelope goes with them:
   ``allow`` (a reminder within the bounds, sent without approval),
   ``needs_approval``, ``deny:<gate codes>``, ``not_chased`` (the candidate's
   ``chase_after_days`` leaves it out) or ``read_denied`` (the read tool is
-  refused). Bounds are counted inside the sandbox run, from zero: the
-  deployment's reminders already sent today are not counted.
+  refused). Per-day bounds start from the deployment's count for today: its
+  ``bounded_writes`` rows of this UTC day (and today's reminders in the
+  outbox, so one already sent is not sent again) are copied into the
+  sandbox; a candidate that counts per another field, or per run, starts
+  from zero.
 - ``vendor_bank_change``: the vendor master (vendors, profiles, requests, applied
   changes) is copied into a sandbox ERP and the workflow's ``propose`` runs there;
   per request among the ``sample`` most recent pending ones: ``needs_approval``,
@@ -165,7 +168,22 @@ def _copy(src, dst, table, where=None) -> None:
             c.execute(table.insert(), rows)
 
 
-def _expense_decisions(envelope, txn_ids: list[str], erp_engine) -> tuple[dict[str, str], str]:
+def _carry_today(ledger, erp_engine, sandbox, workflow: str, people: list[str]) -> None:
+    """Today's recorded bounded writes (and the reminders they sent) into the sandbox, so per-day
+    bounds count from the deployment's use today, not from zero."""
+    import datetime as dt
+
+    from governed_agents.erp.schema import outbox
+    from governed_agents.ledger.schema import bounded_writes
+
+    today = dt.datetime.now(dt.timezone.utc).date()
+    _copy(ledger.engine, sandbox.ledger.engine, bounded_writes,
+          (bounded_writes.c.workflow == workflow) & bounded_writes.c.scope_key.contains(f"|day:{today.isoformat()}|"))
+    start = dt.datetime.combine(today, dt.time.min, tzinfo=dt.timezone.utc)
+    _copy(erp_engine, sandbox.erp, outbox, outbox.c.employee_id.in_(people) & (outbox.c.sent_at >= start))
+
+
+def _expense_decisions(envelope, txn_ids: list[str], erp_engine, ledger) -> tuple[dict[str, str], str]:
     from governed_agents.erp.expenses import expenses_toolset
     from governed_agents.erp.schema import card_transactions, employees
     from governed_agents.evals.sandbox import Sandbox
@@ -178,6 +196,7 @@ def _expense_decisions(envelope, txn_ids: list[str], erp_engine) -> tuple[dict[s
             people = sorted({r[0] for r in c.execute(card_transactions.select().with_only_columns(
                 card_transactions.c.employee_id))})
         _copy(erp_engine, sandbox.erp, employees, employees.c.employee_id.in_(people))
+        _carry_today(ledger, erp_engine, sandbox, "expense_receipt_chase", people)
         registry, previews = expenses_toolset(sandbox.erp)
         executor = GovernedExecutor(sandbox.ledger, registry, previews=previews)
         try:
@@ -255,7 +274,7 @@ def run_canary(workflow: str, candidate: Any, *, sample: int = 50, ledger: Any =
         items = recent_missing_receipts(erp_engine, sample)
 
         def decide(envelope):
-            return _expense_decisions(envelope, items, erp_engine)
+            return _expense_decisions(envelope, items, erp_engine, ledger)
     else:
         items = recent_bank_requests(erp_engine, sample)
 
