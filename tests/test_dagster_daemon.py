@@ -143,11 +143,19 @@ def test_inbox_file_starts_one_run_across_restarts_and_failures_leave_receipts(e
     assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
     # the same content under another name, and a daemon restart: no second run
     (inbox / "march-copy.csv").write_bytes(staged.read_bytes())
-    # a posting run for a request that does not exist fails; the failure sensor receipts it
+    # a posting run for a request that does not exist fails; the failure sensor receipts it. The
+    # request id quotes a vendor contact of the master data: the failure's text is redacted by name.
+    from governed_agents.erp.people import add_vendor_contact
+    from governed_agents.erp.schema import vendors
+
+    with erp_engine().connect() as c:
+        vendor_id = c.execute(select(vendors.c.vendor_id)).first()[0]
+    add_vendor_contact(erp_engine(), vendor_id, "Maria Gonzalez")
     launched = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "job", "launch", "-w", str(REPO / "workspace.yaml"),
          "-j", "invoice_reconcile_post", "--config-json",
-         json.dumps({"ops": {"posted_journal_entries": {"config": {"approval_request_id": "no-such-request"}}}})],
+         json.dumps({"ops": {"posted_journal_entries": {"config": {
+             "approval_request_id": "no-such-request from Maria Gonzalez"}}}})],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert launched.returncode == 0, launched.stderr
     with running_daemon():
@@ -160,6 +168,8 @@ def test_inbox_file_starts_one_run_across_restarts_and_failures_leave_receipts(e
             time.sleep(1)
     assert failed, "the run-failure sensor left no receipt"
     assert "no-such-request" in failed[0].receipt.notes
+    assert "Maria Gonzalez" not in failed[0].receipt.notes and "Gonzalez" not in json.dumps(
+        [e.payload for e in Ledger.open().events() if e.kind == "run.receipted"])
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"governed_agents/workflow": "invoice_reconcile"}))
     assert sum(1 for r in runs if r.tags.get(tag)) == 1
     assert any(e.kind == "run.receipted" for e in Ledger.open().events())

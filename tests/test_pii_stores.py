@@ -257,3 +257,18 @@ def test_no_raw_personal_data_in_the_postgresql_ledger(tmp_path, monkeypatch, pg
                     text = value if isinstance(value, str) else json.dumps(value, default=str)
                     leaks += [f"{v!r} in {table.name}" for v in raw if v in text]
     assert cells > 1000 and leaks == [], "\n".join(sorted(set(leaks)))
+
+
+def test_the_failure_sensor_withholds_error_text_when_the_master_data_cannot_be_read(monkeypatch):
+    # The failure may be the ERP itself: then the names to redact by are unknown (None), and the
+    # sensor keeps only the failed steps and error classes rather than text it cannot redact.
+    import governed_agents.erp.connector as connector
+    from governed_agents.dagster.sensors import _master_data_names
+
+    assert _master_data_names() is not None
+
+    def unreachable():
+        raise ConnectionError("ERP down")
+
+    monkeypatch.setattr(connector, "erp_engine", unreachable)
+    assert _master_data_names() is None

@@ -109,6 +109,17 @@ def make_inbox_sensor(job, *, workflow: str, asset_name: str, folder: Path,
     return _sensor
 
 
+def _master_data_names():
+    """The ERP's person names for redacting a failure's text, or None when they cannot be read."""
+    try:
+        from governed_agents.erp.connector import erp_engine
+        from governed_agents.erp.people import known_names
+
+        return known_names(erp_engine())
+    except Exception:  # the failure may be the ERP itself: the receipt must still be written
+        return None
+
+
 def make_governed_run_failure_sensor() -> dg.SensorDefinition:
     """Fires when a governed run (tagged with a workflow) fails: leaves a run
     receipt and a ``run.failed`` audit event, so a failure is as visible to an
@@ -130,18 +141,27 @@ def make_governed_run_failure_sensor() -> dg.SensorDefinition:
         if not workflow:
             return dg.SkipReason(f"run {run.run_id} is not a governed run")
         message = context.failure_event.message if context.failure_event else "run failed"
+        errors = []
         for step in context.get_step_failure_events():
             error = step.step_failure_data.error if step.step_failure_data else None
             while error is not None and error.cause is not None:
                 error = error.cause  # Dagster wraps the step's own exception
             if error is not None:
-                message += f" | {step.step_key}: {error.message.strip()}"
+                errors.append((step.step_key, error.cls_name or "Error", error.message.strip()))
+        names = _master_data_names()
+        if names is None:
+            # An error text may quote a person the run read (a vendor contact in a memo); with the
+            # master data unreadable it could not be redacted by name, so only its shape is kept.
+            notes = "run failed: " + " | ".join(f"{key}: {cls}" for key, cls, _ in errors) + \
+                " (error text withheld: the ERP's person names could not be read to redact it)"
+        else:
+            notes = f"run failed: {message}" + "".join(f" | {key}: {text}" for key, _, text in errors)
         signed = run_receipt(
             Ledger.open(), find_envelope(workflow), run_id=run.run_id,
             trace_id=run.tags.get(TAG_TRACE) or run.run_id.replace("-", ""),
             requested_by=run.tags.get("governed_agents/requested_by", "dagster"),
             summary={"status": "failed", "job": run.job_name, "approval_id": run.tags.get(TAG_APPROVAL)},
-            checks=[], notes=f"run failed: {message}"[:2000], kind="run",
+            checks=[], notes=notes[:2000], kind="run", known_names=names or (),
         )
         context.log.info(f"failure receipt {signed.receipt.receipt_id} for run {run.run_id}")
 
