@@ -30,6 +30,7 @@ VENDORS = "vendor_id,name,tax_id,iban,currency,status\nV1,Acme GmbH,DE1,DE893704
 POS = "po_number,vendor_id,currency,line_no,sku,description,quantity,unit_price\n" \
       "PO-1,V1,EUR,1,S1,Bolts,10,1.50\nPO-1,V1,EUR,2,S2,Nuts,5,0.25\n"
 GRS = "po_number,line_no,quantity_received,received_date\nPO-1,1,6,2025-01-10\nPO-1,1,4,2025-01-12\n"
+CONTACTS = "vendor_id,name,email,role\nV1,Jan Kowalski,jan@acme.example,owner\nV1,Ewa Nowak,,accounts receivable\n"
 INVOICES = ",".join(INVOICE_COLUMNS) + "\n" + \
     "I1,Acme GmbH,DE1,N1,2025-02-01,EUR,PO-1,1,S1,Bolts,10,1.50,15.00,Please pay by Friday\n" \
     "I1,Acme GmbH,DE1,N1,2025-02-01,EUR,PO-1,2,S2,Nuts,5,0.25,1.25,Please pay by Friday\n"
@@ -59,7 +60,7 @@ def test_loads_all_four_files_in_one_import(tmp_path, engine):
     report = load_csv_dir(write(tmp_path / "d", vendors=VENDORS, purchase_orders=POS, goods_receipts=GRS,
                                 invoices=INVOICES), engine)
     assert report.loaded == ["vendors.csv", "purchase_orders.csv", "goods_receipts.csv", "invoices.csv"]
-    assert report.absent == [] and report.invoice_lines == 2 and report.batch_id
+    assert report.absent == ["vendor_contacts.csv"] and report.invoice_lines == 2 and report.batch_id
     with engine.connect() as c:
         assert c.execute(select(vendors.c.status).where(vendors.c.vendor_id == "V2")).scalar() == "blocked"
         assert c.execute(select(vendors.c.iban).where(vendors.c.vendor_id == "V2")).scalar() is None
@@ -69,10 +70,32 @@ def test_loads_all_four_files_in_one_import(tmp_path, engine):
     assert rows[0]["memo"] == "Please pay by Friday" and rows[0]["import_batch"] == report.batch_id
 
 
+def test_vendor_contacts_load_into_the_master_and_feed_the_redaction_of_names(tmp_path, engine):
+    # A sole trader: the owner is a contact, and the trading name holds the owner's name.
+    from governed_agents.erp.people import known_names, person_names
+    from governed_agents.erp.schema import vendor_contacts
+    from governed_agents.safety.pii import redact
+
+    report = load_csv_dir(write(tmp_path / "d", vendors=VENDORS.replace("Acme GmbH", "Jan Kowalski Transport"),
+                                vendor_contacts=CONTACTS), engine)
+    assert report.loaded == ["vendors.csv", "vendor_contacts.csv"]
+    with engine.connect() as c:
+        assert c.execute(select(vendor_contacts.c.role).where(vendor_contacts.c.name == "Ewa Nowak")).scalar() \
+            == "accounts receivable"
+    assert person_names(engine) == ["Ewa Nowak", "Jan Kowalski"]
+    text = "Invoice from Jan Kowalski Transport; thanks, Ewa Nowak"
+    assert "Kowalski" in redact(text) and "Nowak" in redact(text)  # by pattern alone: bare names pass
+    safe = redact(text, known_names=known_names(engine))
+    assert "Kowalski" not in safe and "Nowak" not in safe and "Transport" in safe
+    # loading the same file again changes nothing (upsert by vendor and name)
+    again = load_csv_dir(write(tmp_path / "d2", vendor_contacts=CONTACTS), engine)
+    assert again.files[0].updated == 2 and again.files[0].inserted == 0
+
+
 def test_absent_files_are_named_and_only_present_ones_load(tmp_path, engine):
     report = load_csv_dir(write(tmp_path / "d", invoices=INVOICES), engine)
     assert report.loaded == ["invoices.csv"]
-    assert report.absent == ["vendors.csv", "purchase_orders.csv", "goods_receipts.csv"]
+    assert report.absent == ["vendors.csv", "vendor_contacts.csv", "purchase_orders.csv", "goods_receipts.csv"]
     with pytest.raises(CsvRefused, match="holds none of the contract files"):
         load_csv_dir(write(tmp_path / "empty"), engine)
 
@@ -99,12 +122,16 @@ CASES = [
     ("purchase_orders", POS + "PO-2,V1,EUR,1,S1,x,1,1.00001\n", 4, "unit_price", "does not fit"),
     ("goods_receipts", GRS + "PO-1,2,1,12/01/2025\n", 4, "received_date", "YYYY-MM-DD"),
     ("goods_receipts", GRS + "PO-1,zero,1,2025-01-01\n", 4, "line_no", "not a line number"),
+    ("vendor_contacts", CONTACTS + "V9,Ann Lee,,\n", 4, "vendor_id", "not in the vendor master"),
+    ("vendor_contacts", CONTACTS + "V1,Ewa  Nowak,,\n", 4, "name", "appears twice"),
+    ("vendor_contacts", CONTACTS + "V1,Ann Lee,ann at example,\n", 4, "email", "not an e-mail address"),
+    ("vendor_contacts", "vendor_id,name,email\nV1,Ann Lee,\n", 1, "role", "missing"),
 ]
 
 
 def _check_refusal(engine, folder: Path, name, content, line, column, problem) -> None:
-    files = {"vendors": VENDORS.replace("Acme GmbH", "Acme AG"), "purchase_orders": POS.replace("1.50", "1.60"),
-             "goods_receipts": GRS, "invoices": INVOICES}
+    files = {"vendors": VENDORS.replace("Acme GmbH", "Acme AG"), "vendor_contacts": CONTACTS,
+             "purchase_orders": POS.replace("1.50", "1.60"), "goods_receipts": GRS, "invoices": INVOICES}
     files[name] = content
     before = all_rows(engine)
     with pytest.raises(CsvRefused) as info:

@@ -1,9 +1,12 @@
 """The public ERP CSV contract and its loader (documented in docs/erp.md).
 
-Four files, each UTF-8 with a header row; columns are found by name, in any
+Five files, each UTF-8 with a header row; columns are found by name, in any
 order, extra columns are ignored:
 
 - ``vendors.csv``: the vendor master (upsert by ``vendor_id``);
+- ``vendor_contacts.csv``: the vendors' contact people (upsert by ``vendor_id, name``; the vendor
+  must be in the master, this import included). Their names are redacted wherever a run stores
+  text (``erp.people``); a sole trader's owner listed here is redacted inside the trading name too;
 - ``purchase_orders.csv``: one row per PO line (upsert by ``po_number, line_no``);
 - ``goods_receipts.csv``: receipts per PO line (replace, per PO line named);
 - ``invoices.csv``: one row per invoice line, kept as raw strings in one import batch.
@@ -39,6 +42,7 @@ from governed_agents.erp.schema import (
     import_batches,
     invoice_lines,
     purchase_order_lines,
+    vendor_contacts,
     vendors,
 )
 from governed_agents.errors import GovernanceError
@@ -52,11 +56,13 @@ INVOICE_COLUMNS = (
     "invoice_id", "vendor_name", "vendor_tax_id", "invoice_number", "invoice_date", "currency",
     "po_reference", "line_no", "sku", "description", "quantity", "unit_price", "line_total", "memo",
 )
+CONTACT_COLUMNS = ("vendor_id", "name", "email", "role")
 VENDOR_STATUSES = ("active", "blocked")
 
 #: The contract's files in load order (masters before the invoices that refer to them).
 CONTRACT: dict[str, tuple[str, ...]] = {
     "vendors.csv": VENDOR_COLUMNS,
+    "vendor_contacts.csv": CONTACT_COLUMNS,
     "purchase_orders.csv": PO_COLUMNS,
     "goods_receipts.csv": GR_COLUMNS,
     "invoices.csv": INVOICE_COLUMNS,
@@ -433,6 +439,38 @@ def _load_vendors(conn: Connection, path: Path, name: str, report: FileReport, p
     flush()
 
 
+def _load_vendor_contacts(conn: Connection, path: Path, name: str, report: FileReport,
+                          progress: Progress | None) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    rows: list[tuple[int, dict]] = []
+    for line, (vendor_id, person, email, role) in _rows(path, name, CONTACT_COLUMNS, report, progress):
+        row = {
+            "vendor_id": _text(name, line, "vendor_id", vendor_id, max_len=32),
+            "name": " ".join(_text(name, line, "name", person, max_len=200).split()),
+            "email": _text(name, line, "email", email, max_len=320, required=False),
+            "role": _text(name, line, "role", role, max_len=100, required=False),
+        }
+        if row["email"] is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", row["email"]):
+            raise CsvRefused(name, line, "email", f"{row['email']!r} is not an e-mail address")
+        key = (row["vendor_id"], row["name"])
+        if key in seen:
+            raise CsvRefused(name, line, "name", f"{row['name']!r} of vendor {row['vendor_id']!r} appears twice "
+                                                 f"in the file (first on line {seen[key]})")
+        seen[key] = line
+        rows.append((line, row))
+    ids = sorted({r["vendor_id"] for _, r in rows})
+    known: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        part = ids[start:start + 1000]
+        known |= {v for (v,) in conn.execute(select(vendors.c.vendor_id).where(vendors.c.vendor_id.in_(part)))}
+    for line, row in rows:
+        if row["vendor_id"] not in known:
+            raise CsvRefused(name, line, "vendor_id", f"{row['vendor_id']!r} is not in the vendor master; "
+                             "load the vendor in vendors.csv first (the same import may hold both)")
+    for start in range(0, len(rows), _CHUNK):
+        _upsert(conn, vendor_contacts, ("vendor_id", "name"), [r for _, r in rows[start:start + _CHUNK]], report)
+
+
 def _load_purchase_orders(conn: Connection, path: Path, name: str, report: FileReport,
                           progress: Progress | None) -> None:
     seen: set[str] = set()
@@ -554,6 +592,7 @@ def _run_import(engine: Engine, source: str, files: list[tuple[str, Path]], batc
     report = LoadReport(source=source, batch_id=None)
     loaders = {
         "vendors.csv": _load_vendors,
+        "vendor_contacts.csv": _load_vendor_contacts,
         "purchase_orders.csv": _load_purchase_orders,
         "goods_receipts.csv": _load_goods_receipts,
     }

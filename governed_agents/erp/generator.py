@@ -1,6 +1,6 @@
 """Demo data for the ERP CSV contract: deterministic, realistic, any size.
 
-``generate(out_dir, invoices=N, seed=S)`` writes ``vendors.csv``,
+``generate(out_dir, invoices=N, seed=S)`` writes ``vendors.csv``, ``vendor_contacts.csv``,
 ``purchase_orders.csv``, ``goods_receipts.csv`` and ``invoices.csv``. The same
 seed gives byte-identical files; rows are streamed to disk as they are made,
 so a million invoice lines need a few MB of memory, not the whole batch.
@@ -36,7 +36,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
-from governed_agents.erp.csv_contract import GR_COLUMNS, INVOICE_COLUMNS, PO_COLUMNS, VENDOR_COLUMNS
+from governed_agents.erp.csv_contract import CONTACT_COLUMNS, GR_COLUMNS, INVOICE_COLUMNS, PO_COLUMNS, VENDOR_COLUMNS
 
 #: Share of invoices generated to show each exception; the rest are made to match.
 EXCEPTION_RATES: dict[str, float] = {
@@ -91,6 +91,8 @@ _SURNAMES = {
     "ES": ["García", "Fernández", "González", "Rodríguez", "López", "Martínez", "Sánchez", "Pérez", "Gómez", "Martín"],
     "SE": ["Lindqvist", "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson", "Persson", "Berg"],
 }
+_FIRST_NAMES = ["Anna", "Lukas", "Claire", "Pieter", "Oliver", "Emily", "Sophie", "Marco", "Lucía", "Erik", "Nina",
+                "Jonas", "Chloé", "Daan", "Harriet", "Tomás", "Giulia", "Sara", "Felix", "Ines"]
 _TRADES = {
     "DE": ["Logistik", "Metallbau", "Industriebedarf", "Elektrotechnik", "Verpackung", "Bürobedarf", "Maschinenbau"],
     "FR": ["Fournitures", "Emballages", "Industrie", "Transports", "Électricité", "Équipements"],
@@ -433,7 +435,7 @@ class _Generator:
 
 
 def generate(out_dir: str | Path, *, invoices: int, seed: int, progress: Progress | None = None) -> dict:
-    """Write the four contract files into ``out_dir`` and return what was written.
+    """Write the five contract files into ``out_dir`` and return what was written.
 
     ``invoices`` is the number of invoices (1 to 5 lines each, about 2.3 on
     average); ``seed`` makes the output reproducible byte for byte.
@@ -457,6 +459,17 @@ def generate(out_dir: str | Path, *, invoices: int, seed: int, progress: Progres
             w.writerow((v.vendor_id, v.name, v.tax_id, v.iban or "", v.currency, v.status))
     gen.counts["vendors"] = len(gen.vendors)
     gen.counts["blocked_vendors"] = len(gen.blocked)
+    # One accounts-receivable contact per vendor, from a generator of its own so that the other
+    # files stay byte-identical to what this seed wrote before contacts existed.
+    people = random.Random(f"contacts-{seed}")
+    with (out / "vendor_contacts.csv").open("w", encoding="utf-8", newline="") as f:
+        w = writer(f, CONTACT_COLUMNS)
+        for v in gen.vendors:
+            first, last = people.choice(_FIRST_NAMES), people.choice(_SURNAMES[v.country])
+            local = "".join(ch for ch in f"{first}.{last}".lower() if ch.isascii() and (ch.isalnum() or ch == "."))
+            domain = "".join(ch for ch in v.name.split()[0].lower() if ch.isascii() and ch.isalnum()) or "vendor"
+            w.writerow((v.vendor_id, f"{first} {last}", f"{local}@{domain}.example", "accounts receivable"))
+    gen.counts["vendor_contacts"] = len(gen.vendors)
     buffering = 1 << 20
     with (out / "purchase_orders.csv").open("w", encoding="utf-8", newline="", buffering=buffering) as po_f, \
             (out / "goods_receipts.csv").open("w", encoding="utf-8", newline="", buffering=buffering) as gr_f, \
@@ -467,4 +480,4 @@ def generate(out_dir: str | Path, *, invoices: int, seed: int, progress: Progres
             if progress is not None and (i + 1) % PROGRESS_EVERY == 0:
                 progress(f"generated {i + 1:,} of {invoices:,} invoices ({gen.counts['invoice_lines']:,} lines)")
     return {**gen.counts, "seed": seed, "expected": dict(gen.expected), "files": sorted(
-        ("vendors.csv", "purchase_orders.csv", "goods_receipts.csv", "invoices.csv"))}
+        ("vendors.csv", "vendor_contacts.csv", "purchase_orders.csv", "goods_receipts.csv", "invoices.csv"))}
