@@ -308,6 +308,7 @@ _rule("control_bypass", "bypass", 0.75, 0.45, None,
       r"confirm\s+(?:the\s+)?(?:new\s+)?(?:account|bank|details|change|iban))\b"
       r"|\bneeds?\s+no\s+(?:\w+\s+)?(?:match\w*|approv\w*|review|checks?|verification|po)\b"
       r"|\bwithout\s+(?:a\s+|the\s+)?(?:goods\s+receipt|receipt|delivery\s+note|po|purchase\s+order)\b"
+      r"(?![^.!?\n]{0,30}\b(?:cannot|can't|can\s+not|will\s+not|won't|may\s+not|must\s+not|are\s+not|is\s+not)\b)"
       r"|\b(?:go|goes|send\s+it|put\s+it|move\s+it)\s+straight\s+(?:to|into|through)\s+(?:payment|posting|the\s+ledger|the\s+payment\s+run|approval)\b"
       r"|\bgo\s+ahead\s+and\s+(?:schedule|post|pay|release|approve|book)\b",
       finance=0.75, bank_change=0.75)
@@ -337,7 +338,7 @@ _rule("authority_claim", "authority", 0.45, 0.2, None,
       r"call\s+with|instructed\s+by|on\s+behalf\s+of|approved\s+by|cleared\s+by|terms\s+agreed\s+with)\s+"
       r"(?:your|the\s+customer's)\s+(?:cfo|ceo|controller|treasur\w*|finance\s+director|ap\s+manager|head\s+of\s+\w+|\w+\s+head|it\s+department|"
       r"internal\s+audit|management|board|purchasing|procurement|finance\s+team|compliance)\b"
-      r"|\byour\s+(?:cfo|ceo|controller|treasurer|finance\s+director|ap\s+manager|head\s+of\s+\w+)\s+(?:asked|wants|instructed|requested|confirmed|has\s+approved|told|said|agreed)\b"
+      r"|(?<!\bonce\s)(?<!\bwhen\s)(?<!\bafter\s)(?<!\buntil\s)(?<!\bif\s)\byour\s+(?:cfo|ceo|controller|treasurer|finance\s+director|ap\s+manager|head\s+of\s+\w+)\s+(?:asked|wants|instructed|requested|confirmed|has\s+approved|told|said|agreed)\b"
       r"|\b(?:urgent|confidential)\s{0,3}(?:from|:|-)\s{0,3}(?:the\s+)?(?:cfo|ceo|management|board|treasury|controller)\b"
       r"|\b(?:the\s+)?(?:treasury|audit|legal|compliance|controller|management)\s+(?:has|have)\s+(?:cleared|waived|approved|confirmed|signed\s+off)\b"
       rf"|\bcontract\s+amendment\b{_W}{{0,40}}?\b(?:approv\w*|threshold|limit|exempt)\b")
@@ -433,6 +434,237 @@ _rule("secrecy", "secrecy", 0.6, 0.4, None,
       r"|\bnot\s+(?:be\s+)?logged\s+in\s+the\s+audit\b"
       rf"|\b(?:suppress|silence|mute|hold\s+back|switch\s+off|turn\s+off|disable)\b{_W}{{0,30}}?\b(?:confirmation|notification|notice|e-?mail|alert|advice|report)s?\b",
       finance=0.75, bank_change=0.75)
+
+# -- kinds of request that are wrong for whoever processes a finance document (2026-12, writers) ---------
+# Named by kind, not by phrasing, in English and the common languages of the vendors (de, fr, es, nl,
+# it, pl, pt). Each asks the processor for something a vendor has no say in.
+_APPROVED_WORDS = (r"(?:approved|verified|confirmed|cleared|validated|checked|matched|signed\s{1,3}(?:it\s{1,3}|them\s{1,3})?off|authori[sz]ed|"
+                   r"freigegeben|genehmigt|geprüft|bestätigt|verifiziert|erfolgt|erteilt|approuvée?s?|validée?s?|vérifiée?s?|"
+                   r"confirmée?s?|aprobad[ao]s?|verificad[ao]s?|confirmad[ao]s?|realizad[ao]|aprovad[ao]s?|aprovou|aprobó|"
+                   r"approvat[ao]|verificat[ao]|confermat[ao]|goedgekeurd|geverifieerd|gecontroleerd|bevestigd|"
+                   r"zatwierdzon\w{0,3}|zweryfikowan\w{0,3}|potwierdzon\w{0,3}|sprawdzon\w{0,3}|zaakceptowan\w{0,3})")
+_CHECK_NOUNS = (r"(?:verification|verifying|callback|call-?back|check|checks|approval|sign-?off|screening|validation|review|"
+                r"confirmation\s{1,3}call|phone\s{1,3}(?:confirmation|verification|check)|prüfung|freigabe|genehmigung|verifizierung|"
+                r"vérification|validation|contrôle|verificación|aprobación|validación|comprobación|verifica|approvazione|"
+                r"controllo|verificatie|controle|goedkeuring|weryfikacj\w{0,3}|akceptacj\w{0,3}|zatwierdzeni\w{0,3}|"
+                r"verificação|aprovação|validação)")
+# 1. A check, approval or callback said to have happened elsewhere: by phone, verbally, earlier, on the
+#    buyer's side, by someone else's register, or "this letter is the verification".
+_rule("control_elsewhere_claim", "claim", 0.55, 0.2, None,
+      rf"\b(?:already|previously|bereits|schon|ohnehin|déjà|ya|já|già|al|już)\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,3}}?{_APPROVED_WORDS}\b"
+      rf"|\b{_CHECK_NOUNS}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?(?:ya|já|già|déjà|bereits|schon|already|previously)\b"
+      r"|\b(?:has|have|had|who|already)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:" + _APPROVED_WORDS + r"|logged\s{1,3}an\s{1,3}approval)\b"
+      r"[^.!?\n]{0,40}?\bon\s{1,3}your\s{1,3}side\b"
+      r"|\b(?:satisf(?:y|ies|ied)|constitutes?|serves?\s{1,3}as|counts?\s{1,3}as|replaces?|stands?\s{1,3}in\s{1,3}for)\s{1,3}(?:the\s{1,3}|your\s{1,3}|any\s{1,3})?"
+      r"(?:\w{1,20}\s{1,3}){0,2}?(?:verification|approval|callback|call-?back|sign-?off|acceptance|confirmation\s{1,3}call)\b"
+      r"|\b(?:treat|consider|regard|accept|take)\s{1,3}(?:it|this|that|the\s{1,3}[\w-]{1,20}|this\s{1,3}[\w-]{1,20}(?:\s{1,3}[\w-]{1,20})?)\s{1,3}as\s{1,3}(?:the\s{1,3}|a\s{1,3}|your\s{1,3})?"
+      r"(?:verification|acceptance|approval|sign-?off|self-verifying|verified|approved|callback|confirmation\s{1,3}call)\b"
+      r"|\bconsider\s{1,3}(?:the\s{1,3})?(?:verification|check|callback|call-?back|approval|review)\s{1,3}(?:as\s{1,3})?(?:satisfied|done|complete[d]?|passed|fulfilled)\b"
+      r"|\b(?:re-?use|carry\s{1,3}over|copy\s{1,3}over)\s{1,3}(?:that|the|our|this|its|their)\s{1,3}(?:\w{1,20}\s{1,3})?(?:verification|approval|screening|check|callback|validation)\b"
+      r"|\b(?:verification|approval|screening|check|validation)s?\b[^.!?\n]{0,40}?\bcan\s{1,3}be\s{1,3}(?:copied|reused|carried)\s{1,3}over\b"
+      r"|\b(?:recogni[sz]es|accepts?|treats?)\s{1,3}as\s{1,3}sufficient\b|\b(?:pre-?signed|pre-?verified)\b"
+      r"|\b(?:freigabe|genehmigung|zustimmung)\b[^.!?\n]{0,40}?\bliegt\s{1,3}(?:uns\s{1,3})?(?:\w{1,20}\s{1,3})?vor\b"
+      r"|\b(?:prüfung|verifizierung|kontrolle)\b[^.!?\n]{0,40}?\bbestanden\b",
+      finance=0.7, bank_change=0.7)
+_PHONE = (r"(?:verbally|by\s{1,3}(?:tele)?phone|over\s{1,3}the\s{1,3}phone|on\s{1,3}the\s{1,3}phone|mündlich|telefonisch|oralement|par\s{1,3}téléphone|"
+          r"verbalmente|por\s{1,3}tel[eé]fono|telefonicamente|telefonicznie|ustnie)")
+_rule("phone_approval_claim", "phone_claim", 0.45, 0.1, None,
+      rf"\b{_PHONE}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?{_APPROVED_WORDS}\b"
+      rf"|(?<!\bbe\s)(?<!\bbe\s\w\w\s)\b{_APPROVED_WORDS}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?{_PHONE}\b",
+      finance=0.5, bank_change=0.5)
+# 2. A named control set aside: "without", "no need for", "not necessary", "does not apply" — in every language.
+_rule("control_waived", "bypass", 0.6, 0.3, None,
+      r"\b(?:sin|sans|ohne|senza|zonder|bez|sem)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:contre-appel|rappel|rückruf\w{0,3}|verifica\w{0,4}|weryfikacj\w{0,3}|"
+      r"confirma\w{0,5}|bevestiging|verificatie|vérification|validation|prüfung|freigabe|genehmigung|akceptacj\w{0,3}|zatwierdzeni\w{0,3}|"
+      r"aprobaci[oó]n|aprova[cç][aã]o|approvazione|goedkeuring|assinatura|firma|signature|unterschrift|escalade|escala\w{0,4}|"
+      r"segunda\s{1,3}\w{1,20}|seconda\s{1,3}\w{1,20}|zweite\w{0,2}\s{1,3}\w{1,20}|second\w{0,2}\s{1,3}\w{1,20}|llamar\w{0,4}|anrufen|appeler)\b"
+      r"|\b(?:sin|sem)\s{1,3}(?:pasar\w{0,3}|passar\w{0,3})\s{1,3}por\b|\bfora\s{1,3}do\s{1,3}(?:ciclo|processo)\s{1,3}normal\b|\bfuera\s{1,3}del\s{1,3}ciclo\b"
+      r"|\bzonder\s{1,3}(?:dit\s{1,3}|het\s{1,3})?(?:via|door)\b[^.!?\n]{0,40}?\bte\s{1,3}laten\s{1,3}lopen\b"
+      r"|\bwithout\s{1,3}(?:the\s{1,3}|any\s{1,3}|a\s{1,3}|further\s{1,3}|separate\s{1,3})?(?:usual\s{1,3}|normal\s{1,3}|standard\s{1,3}|further\s{1,3}|manual\s{1,3}|second\s{1,3}|dual\s{1,3}|phone\s{1,3}|telephone\s{1,3}|"
+      r"procurement\s{1,3}|buyer\s{1,3}|formal\s{1,3}){1,3}(?:approv\w*|review\w*|sign-?off|signature|verif\w*|check\w*|callback|call-?back|controls?|confirmation|"
+      r"reference|routing|escalation|signatory|signatories|change\s{1,3}request)\b"
+      r"|\bwithout\s{1,3}(?:a\s{1,3}|the\s{1,3}|any\s{1,3})?(?:change\s{1,3}request|escalation|escalating|phone\s{1,3}(?:call|confirmation))\b"
+      r"|\bno\s{1,3}(?:separate|further|additional|extra)\s{1,3}(?:po|purchase\s{1,3}order|routing|approv\w*|review|sign-?off|checks?|verification)\b"
+      r"|\bno\s{1,3}(?:phone\s{1,3}|telephone\s{1,3})?(?:confirmation|call|callback|verification)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:is\s{1,3}|are\s{1,3})?(?:necessary|needed|required)\b"
+      r"|\b(?:not|no)\s{1,3}(?:necessary|needed|required)\s{1,3}to\s{1,3}(?:call|phone|ring|contact|verify|confirm|check)\b"
+      r"|\b(?:no\s{1,3}(?:es|é|è)\s{1,3}necesari[oa]|não\s{1,3}é\s{1,3}necessári[oa]|non\s{1,3}è\s{1,3}necessari[oa]|pas\s{1,3}(?:besoin|nécessaire)|nicht\s{1,3}(?:nötig|notwendig|erforderlich)|"
+      r"niet\s{1,3}nodig|nie\s{1,3}(?:jest\s{1,3})?(?:potrzebn\w{1,3}|wymagan\w{1,3}))\b"
+      r"|\b(?:do\s{1,3}not|don't|please\s{1,3}don't|kindly\s{1,3}do\s{1,3}not|no\s{1,3}need\s{1,3}to)\s{1,3}(?:contact|call|phone|ring)\s{1,3}(?:us|our\s{1,3}\w{1,20}|the\s{1,3}\w{1,20}|anyone)\s{1,3}to\s{1,3}(?:confirm|verify|check)\b"
+      r"|\b(?:do(?:es)?\s{1,3}not|don't|doesn't|will\s{1,3}not|won't)\s{1,3}(?:require|need)\s{1,3}(?:a\s{1,3}|an\s{1,3}|any\s{1,3}|the\s{1,3})?(?:\w{1,20}\s{1,3}){0,2}?"
+      r"(?:review|approv\w*|sign-?off|po|purchase\s{1,3}order|verification|callback|change\s{1,3}request|check|checks|matching)\b"
+      r"|\b(?:controls?|checks?|polic(?:y|ies)|procedures?|rules?|requirements?|chain|matching|validation|verification)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
+      r"(?:do(?:es)?\s{1,3}not|don't|doesn't|will\s{1,3}not|won't)\s{1,3}apply\b|\bne\s{1,3}s'applique\s{1,3}pas\b|\bno\s{1,3}se\s{1,3}aplica\b|\bgilt\s{1,3}nicht\b"
+      r"|\bexempt\s{1,3}from\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:approv\w*|review\w*|match\w*|checks?|controls?|verification|screening|chain)\b"
+      r"|\b(?:approv\w*|valid\w*|sign\s{1,3}off|releas\w*|valider|aprobar|approvare|freigeben)\b[^.!?\n]{0,30}?\b(?:yourselves|yourself|on\s{1,3}your\s{1,3}own|seule?|solo|sozinhos?|allein|da\s{1,3}soli)\b"
+      r"|\b(?:freigabe|approval|sign-?off|signature|genehmigung|unterschrift|aprobación|validation|verification)\b[^.!?\n]{0,40}?"
+      r"\b(?:nachgeholt|nachgereicht|(?:done|completed|obtained|given|added)\s{1,3}(?:later|afterwards|retroactively)|follow\s{1,3}later)\b"
+      r"|\b(?:forced?|pushed?|rush(?:ed)?)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?through\b|\bpush\s{1,3}(?:it|them|both|this)\s{1,3}through\b"
+      r"|\b(?:dismiss\w*|override|overrid\w*|suppress\w*|clear)\s{1,3}(?:the\s{1,3}|any\s{1,3}|this\s{1,3}|that\s{1,3})?(?:\w{1,20}[- ]){0,2}?(?:warnings?|alerts?)\b"
+      r"|\b(?:warnings?|alerts?)\b[^.!?\n]{0,60}?\bcan\s{1,3}be\s{1,3}(?:dismissed|ignored|overridden|cleared|disregarded)\b"
+      r"|\b(?:zahlungssperre|betaalblokkade|blocage\s{1,3}de\s{1,3}paiement|bloqueo\s{1,3}de\s{1,3}pago|blocco\s{1,3}(?:del\s{1,3})?pagament\w|blokad\w\s{1,3}płatności|payment\s{1,3}block|payment\s{1,3}hold)\b"
+      r"[^.!?\n]{0,60}?\b(?:aufheb\w*|aufzuheben|op\s{1,3}te\s{1,3}heffen|opheffen|lever|levantar|rimuover\w*|togliere|zdj\w{1,4}|usun\w{1,4}|lift|remove|release)\b"
+      r"|\b(?:automatisch|automáticamente|automatiquement|automaticamente|automatycznie)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:freigeb\w*|genehmig\w*|aprob\w*|approuv\w*|valid\w*|approv\w*|zatwierdz\w*|goedkeur\w*|pagar|payer|zahlen|betalen)\b"
+      r"|\b(?:freigeb\w*|genehmig\w*|aprob\w*|approuv\w*|approv\w*|zatwierdz\w*|goedkeur\w*)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:automatisch|automáticamente|automatiquement|automaticamente|automatycznie)\b"
+      r"|\b(?:genehmigungsworkflow|freigabeworkflow|freigabeprozess|workflow\s{1,3}d'approbation|flujo\s{1,3}de\s{1,3}aprobación)\b[^.!?\n]{0,40}?\b(?:deaktivier\w*|abschalt\w*|désactiv\w*|desactiv\w*)\b",
+      finance=0.75, bank_change=0.75)
+# 3. The callback steered to a contact the letter itself gives, or talked out of ("the number on file is outdated").
+_rule("callback_steering", "callback", 0.6, 0.2, None,
+      r"\b(?:use|call|ring|contact|dial|reach)\s{1,3}(?:only\s{1,3})?(?:this|the\s{1,3}(?:number|mobile|contact|line)\s{1,3}(?:below|above|here|in\s{1,3}this\s{1,3}\w{1,20}|given))\b"
+      r"[^.!?\n]{0,60}?\b(?:rather\s{1,3}than|instead\s{1,3}of|not\s{1,3}the)\b"
+      r"|\b(?:rather\s{1,3}than|instead\s{1,3}of|not)\s{1,3}(?:the\s{1,3}|our\s{1,3})?(?:old|usual|existing|previous|main|registered)\s{1,3}(?:office\s{1,3})?(?:line|number|phone|contact|landline|switchboard)\b"
+      r"|\b(?:call|ring|phone|contact)\s{1,3}only\s{1,3}(?:\+|\(?\d|this|the\s{1,3}number|our\s{1,3}new|me\b)"
+      r"|\b(?:number|phone|contact|line|telefonnummer|numéro|número|numer|nummer|numero)\b[^.!?\n]{0,40}?"
+      r"\b(?:outdated|out\s{1,3}of\s{1,3}date|no\s{1,3}longer\s{1,3}(?:valid|in\s{1,3}use|monitored|active|working|answered)|obsolete|disconnected|nieaktualn\w{1,2}|"
+      r"veraltet|nicht\s{1,3}mehr\s{1,3}(?:gültig|erreichbar|aktuell)|desactualizad[oa]|desatualizad[oa]|obsolète|plus\s{1,3}valable|verouderd|niet\s{1,3}meer\s{1,3}(?:geldig|in\s{1,3}gebruik)|"
+      r"non\s{1,3}più\s{1,3}(?:valid[oa]|attiv[oa]))\b"
+      r"|\b(?:phones?|phone\s{1,3}lines?|lines?|telephones?|ligne\s{1,3}téléphonique|telefonleitung|línea|linha|linea)\b[^.!?\n]{0,40}?"
+      r"\b(?:out\s{1,3}of\s{1,3}(?:service|order)|being\s{1,3}(?:transferred|moved|migrated)|down|not\s{1,3}working|hors\s{1,3}service|außer\s{1,3}betrieb|fuera\s{1,3}de\s{1,3}servicio|fora\s{1,3}de\s{1,3}serviço|fuori\s{1,3}servizio|buiten\s{1,3}gebruik)\b"
+      r"|\b(?:only|nur|uniquement|solo|apenas|alleen|tylko)\s{1,3}(?:(?:available|reachable|erreichbar|joignable|disponible|disponível|bereikbaar|dostępn\w{1,2})\s{1,3})?"
+      r"(?:(?:by|via|per|par|por|tramite)\s{1,3}e-?mail|e-?mailowo|mailowo)\b",
+      finance=0.55, bank_change=0.7)
+# 4. Approval or notification routed to a person or address the document names.
+_rule("approval_routing", "routing", 0.55, 0.2, None,
+      r"\b(?:to\s{1,3}be\s{1,3}|be\s{1,3}|are\s{1,3}|is\s{1,3})?(?:approved|signed\s{1,3}off|authori[sz]ed|released)\s{1,3}by\b[^.!?\n]{0,60}?"
+      r"\b(?:going\s{1,3}forward|from\s{1,3}now\s{1,3}on|instead|in\s{1,3}future|not\s{1,3}(?:the|your)\s{1,3}(?:\w{1,20}\s{1,3})?(?:manager|approver|controller|director|head|owner))\b"
+      r"|\b(?:approval\s{1,3}matrix|approval\s{1,3}routing|approver\s{1,3}(?:list|field|column))\b"
+      r"|\b(?:assign|route|forward|weiterleiten|pass|send|transmit\w*|envi\w{1,4}|reenv\w{1,4}|doorsturen)\b[^.!?\n]{0,60}?\b(?:can|kann|may|will|puede|peut|può|pode|kan|może)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
+      r"(?:approve|freigeben|genehmigen|aprobar|approuver|approvare|aprovar|goedkeuren|zatwierdzi\w{0,3}|sign\s{1,3}(?:it\s{1,3})?off|release)\b"
+      r"|\b(?:approve|sign\s{1,3}off|release)\s{1,3}on\s{1,3}behalf\s{1,3}of\b|\bnote\s{1,3}the\s{1,3}approver\s{1,3}as\b"
+      r"|\b(?:instead\s{1,3}of|rather\s{1,3}than|not)\s{1,3}(?:the|your)\s{1,3}(?:finance|office|budget|cost\s{1,3}cent(?:er|re)|department|logistics|procurement)\s{1,3}(?:manager|owner|head|approver|lead)\b"
+      r"|\band\s{1,3}not\s{1,3}(?:send|route|forward)\w*\s{1,3}(?:it\s{1,3})?to\s{1,3}(?:the\s{1,3})?(?:\w{1,20}\s{1,3})?(?:manager|approver|responsible|owner)\b|\bno\s{1,3}(?:enviar|mandar|remitir|pasar)\w{0,4}\s{1,3}al?\s{1,3}(?:responsable|aprobador|jefe|director)\b",
+      finance=0.7, bank_change=0.7)
+# 5. Something kept from approvers, reports, audit or the people who would object.
+_rule("kept_from_oversight", "secrecy", 0.6, 0.3, None,
+      r"\b(?:do\s{1,3}not|don't|dont|not\s{1,3}to|no\s{1,3}need\s{1,3}to|without|never)\s{1,3}(?:loop(?:ing)?\s{1,3}in|cc(?:ing)?|copy(?:ing)?\s{1,3}in|involv\w{1,4}|bother(?:ing)?|escalat\w{1,4}|forward\w{0,3}\s{1,3}(?:it\s{1,3}|this\s{1,3})?to|tell(?:ing)?|inform\w{0,3}|notify\w{0,3}|alert\w{0,3})\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,2}?(?:treasury|approvers?|supervisors?|manager|controller|audit\w{0,3}|compliance|risk|fraud|finance\s{1,3}director|cfo|procurement|boss|coordinator|committee|colleagues|team)\b"
+      r"|\b(?:leave|keep)\s{1,3}(?:it|this|them)\s{1,3}(?:out|off)\b|\b(?:leave|keep)\s{1,3}(?:it|this|them|(?:this|the|that|these|our)\s{1,3}\w{1,20})\s{1,3}(?:out\s{1,3}of|off)\b"
+      r"[^.!?\n]{0,40}?\b(?:reports?|log|audit|list|queue|approvers?|review)\b"
+      r"|\b(?:didn't|did\s{1,3}not|doesn't|does\s{1,3}not|not|never)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:show\s{1,3}up|appear|be\s{1,3}(?:listed|included|shown|visible))\s{1,3}(?:in|on)\b[^.!?\n]{0,30}?\b(?:reports?|audit|log|dashboard|queue)\b"
+      r"|\bno\s{1,3}aparezca\s{1,3}en\b|\bnicht\s{1,3}im\s{1,3}\w{1,20}bericht\b|\bn'apparaisse\s{1,3}pas\b|\bnon\s{1,3}(?:compaia|appaia)\b|\bniet\s{1,3}(?:in\s{1,3}het|op\s{1,3}het)\s{1,3}\w{0,20}(?:rapport|overzicht)\b|\bnie\s{1,3}pojawi\w{0,3}\b"
+      r"|\b(?:not\s{1,3}be|should\s{1,3}not\s{1,3}be|must\s{1,3}not\s{1,3}be|is\s{1,3}not\s{1,3}to\s{1,3}be)\s{1,3}(?:flagged|escalated|forwarded|copied)\s{1,3}to\b"
+      r"|\b(?:disattiv\w{1,4}|deaktivier\w{0,4}|désactiv\w{1,4}|desactiv\w{1,4}|wyłącz\w{0,4}|uitschakel\w{0,4}|uit\s{1,3}te\s{1,3}schakelen|schalten\s{1,3}sie)\b[^.!?\n]{0,40}?"
+      r"\b(?:avvis\w|benachrichtigung\w{0,2}|hinweis\w{0,2}|avis|aviso|alerta|alerte|melding|powiadomie\w{1,3}|notifica\w{0,4}|notification)\b"
+      r"|\b(?:do\s{1,3}not|don't|dont|not\s{1,3}to)\s{1,3}send\s{1,3}(?:the\s{1,3}|any\s{1,3}|a\s{1,3}|your\s{1,3})?(?:usual\s{1,3}|normal\s{1,3}|standard\s{1,3}|automatic\s{1,3})?[^.!?\n]{0,40}?"
+      r"\b(?:changed?|change\s{1,3}(?:notice|confirmation)|confirmation|notification|alert)\b(?=[^.!?\n]{0,60}\b(?:old|previous|former|usual|bank|account)\b)"
+      r"|\b(?:do\s{1,3}not|don't)\s{1,3}forward\s{1,3}to\b",
+      finance=0.75, bank_change=0.75)
+# 6. Paying twice, again, extra, early or in a lump sum, or ignoring credits so that more is paid.
+_rule("pay_more", "extra_payment", 0.6, 0.2, None,
+      r"(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|re-?pay|remit|send|transfer|wire)\s{1,3}(?:it|this|them|the\s{1,3}\w{1,20}|that\s{1,3}\w{1,20})?\s{0,3}(?:again|once\s{1,3}more|a\s{1,3}second\s{1,3}time)\b"
+      r"|\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|resen[dt]|re-sent|separate)\b[^.!?\n]{0,80}?\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b"
+      r"|\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b[^.!?\n]{0,60}?\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|separate|different)\b"
+      r"|\bboth\s{1,3}(?:should|must|need\s{1,3}to|can)\s{1,3}be\s{1,3}paid\s{1,3}in\s{1,3}full\b"
+      r"|(?<!\bno\s)(?<!\bnot\s)\b(?:issue|make|send|run|process)\s{1,3}(?:a|an)\s{1,3}(?:second|another|duplicate|additional|extra|separate)\s{1,3}payment\b"
+      r"|\b(?:re-?run|repeat|re-?issue|re-?send|re-?process|re-?do)\s{1,3}(?:the\s{1,3}|a\s{1,3})?(?:full\s{1,3}|whole\s{1,3}|entire\s{1,3})?payments?\b"
+      r"|\badd\s{1,3}(?:an?\s{1,3}|the\s{1,3})?(?:[$€£]|[A-Z]{3}\s?)?\d[\d,.]{0,12}\s{0,3}(?:\w{1,20}\s{1,3}){0,4}?to\s{1,3}(?:this|the|your|the\s{1,3}next|your\s{1,3}next)\s{1,3}(?:payment|transfer|remittance)\b"
+      r"|\b(?:extra|zusätzlich\w{0,2}|supplémentaire|adicional|aggiuntiv\w|dodatkow\w{1,2})\b[^.!?\n]{0,30}?\b(?:over\s{1,3}te\s{1,3}maken|überweis\w*|auszuzahlen|zahlen|payer|verser|pagar|pagare|transferir|zapłac\w*|przelać)\b"
+      r"|\b(?:over\s{1,3}te\s{1,3}maken|überweis\w*|payer|verser|pagar|pagare|transferir)\b[^.!?\n]{0,30}?\b(?:extra|zusätzlich\w{0,2}|supplémentaire|adicional|aggiuntiv\w)\b"
+      r"|\b(?:lump\s{1,3}sum|in\s{1,3}full)\b[^.!?\n]{0,40}?\b(?:rather\s{1,3}than|instead\s{1,3}of|not\s{1,3}the\s{1,3}usual)\b[^.!?\n]{0,20}?\b(?:monthly|instal?lments?|schedule|payments)\b"
+      r"|\b(?:pay|release|settle|issue)\b[^.!?\n]{0,40}?\bremaining\s{1,3}\d{1,3}\s{1,3}(?:months|instal?lments)\b"
+      r"|\b(?:release|pay|post)\b[^.!?\n]{0,40}?\b(?:unapproved|unmatched|unverified|not\s{1,3}yet\s{1,3}approved)\s{1,3}(?:\w{1,20}\s{1,3})?(?:invoices?|items?|bills?)\b"
+      r"|\b(?:reverse|undo|reset|reopen)\s{1,3}(?:that|the|this|its)\s{1,3}(?:paid\s{1,3}|payment\s{1,3})?status\b"
+      r"|\b(?:credit\s{1,3}notes?|gutschrift\w{0,3}|creditnota\w{0,2}|avoirs?|notas?\s{1,3}de\s{1,3}cr[eé]dito|note\s{1,3}di\s{1,3}credito|deposit\s{1,3}already\s{1,3}paid|anzahlung)\b[^.!?\n]{0,60}?"
+      r"\b(?:disregard\w{0,2}|ignor\w{1,4}|auszubuchen|ausbuchen|nicht\s{1,3}(?:erfassen|buchen|berücksichtigen|verrechnen)|ohne\s{1,3}abzug|not\s{1,3}(?:be\s{1,3})?(?:deducted|offset|applied|recorded)|"
+      r"without\s{1,3}deduct\w{1,3}|sans\s{1,3}(?:déduire|déduction)|sin\s{1,3}(?:descontar|deducir)|senza\s{1,3}(?:detrarre|scalare))\b"
+      r"|\b(?:ohne\s{1,3}abzug|without\s{1,3}deduct\w{1,3}|sans\s{1,3}déduction|sin\s{1,3}descontar)\b[^.!?\n]{0,30}?\b(?:credit|gutschrift\w{0,3}|avoir|nota)"
+      r"|\b(?:ausbuchen|auszubuchen)\b|\bniet\s{1,3}te\s{1,3}verrekenen\b|\bnicht\s{1,3}zu\s{1,3}verrechnen\b|\bsans\s{1,3}compenser\b|\bsin\s{1,3}compensar\b"
+      r"|\b(?:sin|sans|ohne|zonder|senza|bez|without)\s{1,3}(?:(?:a|une?|eine?|een|una?)\s{1,3})?(?:notas?\s{1,3}de\s{1,3}cr[eé]dito|avoirs?|gutschrift\w{0,3}|creditnota\w{0,2}|nota\s{1,3}di\s{1,3}credito|korekt\w{1,3}|credit\s{1,3}notes?)\b",
+      finance=0.75, bank_change=0.75)
+# 7. The buyer's own fields filled in by the sender: key=value flags, ticked boxes, "mark it as verified".
+_rule("buyer_field_set", "control_field", 0.6, 0.3, None,
+      r"\[?\b[A-Za-z]{2,20}(?:_[A-Za-z]{2,20}){1,4}\]?\"?\s{0,2}[:=]\s{0,2}['\"]?(?:y|n|yes|no|true|false|pass(?:ed)?|ok|auto|none|done|completed?(?:_by_\w{1,20})?|"
+      r"cleared|approved|verified|direct|skip(?:ped)?|off|waived|low)\b"
+      r"|\b(?:verification|verified|approval|approved|match|matching|callback|hold|block|risk|review)(?:[ _-]?(?:status|result|by|check))?\s{0,2}[:=]\s{0,2}['\"]?"
+      r"(?:pass(?:ed)?|completed?(?:_by_\w{1,20})?|done|cleared|waived|skipped|n/a|not\s{1,3}required|yes|true|ok)\b"
+      r"|\b(?:verified|approved|release\s{1,3}hold|callback|checked|matched|verification|approval|hold|review(?:ed)?)\b[^\n]{0,30}?\[\s{0,2}[xX\u2713\u2714]\s{0,2}\]"
+      r"|\b(?:internal\s{1,3}use\s{1,3}only|for\s{1,3}(?:office|buyer|internal)\s{1,3}use|completed\s{1,3}by\s{1,3}(?:the\s{1,3})?buyer|buyer\s{1,3}use\s{1,3}only)\b"
+      r"|\b(?:set|tick|check|select|mark|flag|register|record|enter|note|vermerk\w{0,3}|markier\w{0,3}|registr\w{1,4}|marc\w{1,4}|zaznacz\w{0,3})\b[^.!?\n]{0,40}?"
+      r"\b(?:as|als|como|comme|come|jako)\s{1,3}(?:['\"]\s{0,2})?(?:reviewed|low\s{1,3}risk|reused|pending|erteilt|geprüft|freigegeben|verifiziert|genehmigt|verificad[ao]s?|aprobad[ao]s?|"
+      r"aprovad[ao]s?|vérifiée?s?|validée?s?|approuvée?s?|verificat[ao]|approvat[ao]|geverifieerd|goedgekeurd|zweryfikowan\w{1,3}|zatwierdzon\w{1,3}|verified|approved|matched|"
+      r"within\s{1,3}tolerance|[^'\"\n]{0,20}?\b(?:approved|verified|cleared|ok)\b)"
+      r"|\b(?:tick|check)\s{1,3}['\"]\w{1,20}['\"]"
+      r"|\b(?:copied|transferred|moved)\s{1,3}to\s{1,3}the\s{1,3}(?:approval|approver|verification|status)\s{1,3}(?:column|field|box)\b"
+      r"|\b(?:enter|key|change|edit|amend|correct)\s{1,3}(?:the\s{1,3})?amount\s{1,3}(?:as|to|in\s{1,3}the\s{1,3}(?:ledger|erp|system))\b|\bedit\s{1,3}the\s{1,3}amount\b"
+      r"|\b(?-i:(?:APPROVE|RELEASE|PAY|SKIP|BYPASS|CC|NOTIFY|AUTO|PRIORITY|NO)_[A-Z]{2,20}(?:_[A-Z]{2,20}){0,3})\b",
+      finance=0.75, bank_change=0.75)
+# 8. Another record of the buyer's changed: another vendor, a merge, the tax id, a limit, the processor's own system.
+_rule("other_record_change", "records", 0.6, 0.2, None,
+      r"\b(?:update|change|apply|set|link|amend|switch)\b[^.!?\n]{0,60}?\b(?:sister\s{1,3}compan\w{1,3}|affiliated?\s{1,3}compan\w{1,3}|subsidiar\w{1,3}|"
+      r"(?:another|other|second)\s{1,3}(?:vendor|supplier)|vendor\s{1,3}(?:no\.?\s{0,2}|number\s{1,3}|#\s?)?\d{4,})\b"
+      r"|\b(?:merge|zusammenf[üu]hr\w{1,4}|zusammenzuführen|samen\s{1,3}te\s{1,3}voegen|samenvoegen|fusionn\w{1,4}|fusionar|unificar|unire|unificare|połącz\w{1,4}|scal\w{1,4})\b"
+      r"[^.!?\n]{0,60}?\b(?:records?|\w{0,20}record|stammsatz|stammdaten|fiches?|fichas?|anagrafic\w|kartotek\w{1,3}|vendors?|suppliers?|creditors?|crediteur\w{0,4}|account)\b"
+      r"|\b(?:update|change|replace|amend|switch)\b[^.!?\n]{0,40}?\b(?:tax\s{1,3}id|tin|ein|vat\s{1,3}(?:number|id)|w-?9|ust-?id(?:nr)?|steuernummer|numéro\s{1,3}de\s{1,3}tva|nif|partita\s{1,3}iva|nip)\b"
+      r"[^.!?\n]{0,80}?\b(?:1099|payment\s{1,3}agent|belongs\s{1,3}to|issued\s{1,3}to|new\s{1,3}account)\b"
+      r"|\b(?:1099|w-?9)\s{1,3}should\s{1,3}be\s{1,3}issued\s{1,3}to\b"
+      r"|\b(?:limit|threshold|credit\s{1,3}line)\b[^.!?\n]{0,40}?\b(?:should|must|is\s{1,3}to|has\s{1,3}to|needs\s{1,3}to|can|could|may)\s{1,3}(?:\w{1,20}\s{1,3})?be\s{1,3}(?:raised|increased|lifted|extended)\b"
+      r"|\b(?:raise|increase|lift|bump|up)\s{1,3}(?:it|this|that|the\s{1,3}limit|our\s{1,3}limit)\s{1,3}to\s{1,3}(?:[$€£]|[A-Z]{3}\s?)\d"
+      r"|\bdefault\s{1,3}for\s{1,3}(?:our|this|the)\s{1,3}(?:record|account|vendor|supplier)\b"
+      r"|\b(?:add|create|register|set\s{1,3}up|créer|crear|anlegen|aanmaken|utwórz\w{0,3})\b[^.!?\n]{0,60}?\b(?:as\s{1,3}(?:a\s{1,3})?new\s{1,3}(?:vendor|supplier|payee)|comme\s{1,3}nouveau\s{1,3}fournisseur|"
+      r"como\s{1,3}nuevo\s{1,3}proveedor|als\s{1,3}neue[nr]?\s{1,3}(?:lieferant|kreditor|leverancier)|jako\s{1,3}now\w{1,3}\s{1,3}dostawc\w{1,3})\b"
+      r"|\b(?:add|keep)\b[^.!?\n]{0,40}?\b(?:additional|second|both)\s{1,3}accounts?\b[^.!?\n]{0,60}?\b(?:alternat\w{1,4}|split|spread|between\s{1,3}them)\b"
+      r"|\b(?:keep\s{1,3}the\s{1,3}old\s{1,3}(?:one|account)\s{1,3}active)\b"
+      r"|\bsupersedes?\s{1,3}(?:all\s{1,3})?(?:earlier|previous|prior|existing)\b"
+      r"|\b(?:apply|extend)\s{1,3}(?:it|this|them|the\s{1,3}change)\s{1,3}(?:retroactively|to\s{1,3}(?:all\s{1,3})?payments\s{1,3}already\s{1,3}scheduled)\b"
+      r"|\bretroactively\b[^.!?\n]{0,40}?\bscheduled\b"
+      r"|\b(?:beneficiary|payee|account)\s{1,3}name\s{1,3}to\s{1,3}['\"]",
+      finance=0.7, bank_change=0.7)
+# 9. The processor or its system addressed: "the payment system can release", "votre automate de paiement", "whoever keys this in".
+_rule("processor_system_address", "address", 0.6, 0.2, None,
+      r"\b(?:payment|payments|payables|ap|a/p|accounts\s{1,3}payable|finance|invoice|invoicing|receiving|recipient|buyer|buyer's|posting|matching|erp)\s{1,3}"
+      r"(?:system|tool|run|automation|application|app|software|engine|platform|robot|processor)\s{0,2}(?::|(?:can|could|should|must|is\s{1,3}to|may|to)\s{1,3}(?:\w{1,20}\s{1,3})?"
+      r"(?:set|post|release|approve|pay|issue|reverse|treat|replace|update|create|mark|skip|book|ignore|add|apply|change|emit|clear))\b"
+      r"|\b(?:read|processed|handled|opened|parsed|seen)\s{1,3}by\s{1,3}(?:an?\s{1,3})?(?:automated|automatic|ai|machine|software|bot)\b"
+      r"|\b(?:the\s{1,3})?(?:person|colleague|clerk|someone|whoever|anyone)\s{1,3}(?:who\s{1,3})?(?:processing|processes|posting|posts|keying|keys|entering|enters|booking|books|handling|handles)\s{1,3}(?:this|these|the\s{1,3}invoice|it)\b"
+      r"|\b(?:whoever|anyone\s{1,3}who)\s{1,3}(?:keys|enters|books|posts|types)\b"
+      r"|\baction\s{1,3}required\s{1,3}by\s{1,3}(?:the\s{1,3})?(?:processor|processing|ap|buyer)\b|\bbuyer(?:-side)?\s{1,3}(?:system|reviewer|processor)\b"
+      r"|\b(?:automate|système|logiciel|robot)\s{1,3}de\s{1,3}(?:paiement|comptabilité|traitement)\b"
+      r"|\b(?:sistema|aplicación|aplicativo|programa)\s{1,3}de\s{1,3}(?:pagos?|cuentas\s{1,3}a\s{1,3}pagar|contas\s{1,3}a\s{1,3}pagar|pagamentos?)\s{1,3}(?:\w{1,20}\s{1,3})?(?:puede|debe|pode|deve)\b"
+      r"|\b(?:aplicación|sistema)\s{1,3}de\s{1,3}cuentas\s{1,3}a\s{1,3}pagar\b|\b(?:zahlungssystem|buchungssystem|betaalsysteem|sistema\s{1,3}(?:di\s{1,3})?pagament\w)\s{1,3}(?:\w{1,20}\s{1,3})?(?:kann|soll|kan|moet|può|deve)\b",
+      finance=0.6, bank_change=0.6)
+# 10. The amount said to be under the reader's limit, as a reason to pass it (a claim about the buyer's controls).
+_rule("under_limit_reason", "limit", 0.45, 0.1, None,
+      r"\b(?:below|under|inferior\s{1,3}a|unter(?:halb)?|en\s{1,3}dessous\s{1,3}de|inférieure?\s{1,3}à|sotto|poniżej|onder)\s{1,3}(?:su|your|the|ihr\w{0,2}|votre|il\s{1,3}vostro|vostro|uw|de|la\s{1,3}vostra|seu|sua)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3})?(?:l[ií]mite?|limit|threshold|schwelle|seuil|soglia|limiet|grens|limitu)\b"
+      r"|\b(?:doesn't|does\s{1,3}not|don't|do\s{1,3}not)\s{1,3}need\s{1,3}(?:sign-?off|approval)\s{1,3}for\s{1,3}under\b",
+      finance=0.5, bank_change=0.5)
+
+# 11. The buyer's internal data asked for: the vendor master, other suppliers' bank details, payroll, a ledger, screenshots.
+_rule("buyer_data_request", "data_out", 0.55, 0.2, None,
+      r"\b(?:send|forward|export|share|copy|attach|give|provide|cc|confirm|inviare|inviar|enviar|envoyer|senden|schicken|sturen|przesłać|prześlij\w{0,2}|mandar|"
+      r"ask\s{1,3}them\s{1,3}to\s{1,3}send)\b[^.!?\n]{0,60}?"
+      r"\b(?:(?:vendor|supplier)\s{1,3}(?:master|ledger|list|file)|(?:full|complete)\s{1,3}(?:supplier|vendor)\s{1,3}\w{1,20}|payroll\s{1,3}(?:file|data|list|export)|"
+      r"bank\s{1,3}details\s{1,3}you\s{1,3}hold\s{1,3}for|(?:your\s{1,3})?other\s{1,3}(?:\w{1,20}\s{1,3})?(?:suppliers|vendors|contractors|customers)|all\s{1,3}vendors'|"
+      r"screenshot\s{1,3}of\s{1,3}your\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:portal|system|screen|erp)|login\s{1,3}page|"
+      r"elenco\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?fornitori|lista\s{1,3}de\s{1,3}proveedores|liste\s{1,3}(?:des|de\s{1,3}vos)\s{1,3}fournisseurs|lieferantenliste|lieferantenstamm|"
+      r"leverancierslijst|crediteurenlijst|kartotek\w{0,3}\s{1,3}dostawców|eksport\s{1,3}kartoteki|lista\s{1,3}de\s{1,3}fornecedores)\b"
+      r"|\b(?:eksport|export|extract|dump)\s{1,3}(?:of\s{1,3})?(?:the\s{1,3}|your\s{1,3})?(?:kartoteki\s{1,3}dostawców|vendor\s{1,3}master|supplier\s{1,3}(?:master|list|file))\b",
+      finance=0.7, bank_change=0.7)
+# 12. Permission relayed from someone on the buyer's side ("your buyer said it's ok", "she said you could update it").
+_rule("relayed_permission", "relayed", 0.5, 0.1, None,
+      r"\b(?:said|says|told\s{1,3}(?:us|me)|confirmed|agreed)\s{1,3}(?:that\s{1,3})?(?:it's|it\s{1,3}is|it\s{1,3}was|you\s{1,3}(?:could|can|may)|we\s{1,3}(?:could|can|may)|"
+      r"(?:she|he|they)(?:'d|\s{1,3}would|\s{1,3}will|'ll))\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:ok|okay|fine|approve|update|pay|release|post|skip|proceed|go\s{1,3}ahead)\b",
+      finance=0.6, bank_change=0.6)
+# 13. Paying or releasing while a control is still running, or now with the document "to follow when it arrives".
+_rule("pay_before_control", "bypass", 0.6, 0.3, None,
+      r"\b(?:while|before)\s{1,3}(?:the\s{1,3})?(?:check|verification|callback|call-?back|review|approval|screening|validation|match(?:ing)?)\s{1,3}"
+      r"(?:is\s{1,3})?(?:still\s{1,3})?(?:running|pending|in\s{1,3}progress|completes?|is\s{1,3}complete[d]?|finishes|is\s{1,3}done|comes\s{1,3}back|returns)\b"
+      r"|\b(?:pay|release|post|approve)\w{0,3}\b[^.!?\n]{0,40}?\bnow\b[^.!?\n]{0,20}?\band\s{1,3}(?:attach|add|send|provide|file)\b[^.!?\n]{0,40}?\b(?:when|once|after|later)\b"
+      r"|\b(?:match(?:ing)?|check|verification|approval|review)\s{1,3}(?:done|completed|performed|handled)\s{1,3}(?:upstream|elsewhere|by\s{1,3}us|on\s{1,3}our\s{1,3}side)\b"
+      r"|\b(?:duplicate|match|approval|verification|callback|review)\s{1,3}check\s{0,3}[:=]?\s{0,3}(?:n/a|off|none|skip(?:ped)?|waived|not\s{1,3}(?:applicable|required))\b"
+      r"|\b(?:acceptance|certificate|receipt|po|purchase\s{1,3}order|sign-?off|signature|approval|review|verification|callback)\b[^.!?\n]{0,30}?"
+      r"\b(?:is|are)\s{1,3}not\s{1,3}(?:needed|required|necessary)\b",
+      finance=0.75, bank_change=0.75)
+# 14. The stored payee record itself overwritten from a memo or e-mail (the subject of a bank letter, not of an invoice).
+_rule("stored_record_overwrite", "records_change", 0.55, 0.2, None,
+      r"\b(?:replace|overwrite|update|change)\s{1,3}(?:the\s{1,3})?(?:stored|existing|current|saved|old)\s{1,3}(?:\w{1,20}\s{1,3})?(?:iban|bank\s{1,3}details|bank\s{1,3}account|account\s{1,3}(?:number|details)|remit-?to)\b"
+      r"|\b(?:ap|vendor|supplier|payee|creditor)\s{1,3}(?:record|master|file|data)\b[^.!?\n]{0,40}?\b(?:should|must|is\s{1,3}to|needs\s{1,3}to|has\s{1,3}to)\s{1,3}be\s{1,3}(?:amended|changed|updated|replaced)\b"
+      r"|\bsupersedes?\s{1,3}(?:all\s{1,3})?(?:the\s{1,3})?(?:earlier|previous|prior|existing|bank\s{1,3}details|details|account|iban|remit)\b",
+      finance=0.7, bank_change=0.0)
+# 15. Telling the processor to stop copying people in, or that only one clerk needs to see it.
+_rule("narrowed_audience", "secrecy", 0.6, 0.3, None,
+      r"\bstop\s{1,3}(?:copying|cc'?ing|notifying|informing|including|looping\s{1,3}in)\b"
+      r"|\bonly\s{1,3}(?:the\s{1,3})?(?:\w{1,20}\s{1,3}){0,2}?(?:needs?|should|has)\s{1,3}to\s{1,3}(?:see|know|be\s{1,3}(?:told|informed|copied))\b",
+      finance=0.7, bank_change=0.7)
 
 _rule("sensitive_data", "sensitive", 0.3, 0.1,
       ('password', 'credential', 'api', 'secret', 'private key', 'access token', 'ssn', 'social security', 'credit card', 'cvv', 'pin code', 'security question', 'login detail', 'passport', 'medical record', 'genetic data', 'health record', 'home address', 'browsing history'),
@@ -547,12 +779,13 @@ _ROUTINE = re.compile(r"\b(?:remittance(?:\s+advice)?|payment\s+(?:confirmation|
 
 # A vendor's warning about fraud ("we will never ask you to change our bank details by email") names the
 # very actions it warns against: in its sentence, only override, role and address signals count.
-_WARNING = re.compile(r"\b(?:we|our\s+\w+)\s+(?:will\s+)?never\s+(?:ask|request|send|change|contact)\b"
+_WARNING = re.compile(r"\b(?:we|our\s+\w+)\s+(?:will\s+)?never\s+(?:ask|request|send|change|contact)\b|\bwill\s+never\s+(?:ask|request|notify|contact)\b"
                       r"|\bif\s+you\s+(?:ever\s+)?receive\s+(?:such|a|any)\s+(?:request|e-?mail|message)\b", _I)
 _WARNING_KEEPS = ("override", "role", "address", "markup", "output")
 
 # Phrases that keep an ordinary finance request ordinary: paying to the account on file.
-_BENIGN = re.compile(r"\b(?:account|bank\s+details|details|iban)\s+(?:on\s+file|we\s+have\s+on\s+file|as\s+usual|unchanged)\b", _I)
+_BENIGN = re.compile(r"\b(?:account|bank\s+details|details|iban)\s+(?:on\s+file|we\s+have\s+on\s+file|as\s+usual|unchanged)\b"
+                     r"|\b(?:phone\s+)?number\s+you\s+(?:already\s+)?(?:hold|have)(?:\s+on\s+file|\s+for\s+us)?\b(?![^.!?\n]{0,40}\b(?:outdated|no\s+longer|wrong|old)\b)", _I)
 
 _WS_RUN = re.compile(r"\s\s\s")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"), None)
