@@ -153,13 +153,17 @@ def journal_entry_proposals(context: dg.AssetExecutionContext, invoice_matches, 
 
     envelope = governance.envelope(WORKFLOW)
     names = governance.known_names()
-    proposals = wf.propose(invoice_matches, governance.executor(WORKFLOW), envelope, requested_by="agent")
+    justifier = wf.model_justifier(governance.ledger(), envelope, run_id=context.run_id, known_names=names)
+    proposals = wf.propose(invoice_matches, governance.executor(WORKFLOW), envelope, requested_by="agent",
+                           justifier=justifier)
     rows = [{"invoice": p.invoice_id, "vendor": p.arguments.get("vendor_id"),
              "amount": f"{p.arguments.get('amount')} {p.arguments.get('currency')}",
-             "changes": "; ".join(p.preview.get("changes", [])), "gate": p.outcome} for p in proposals]
+             "changes": "; ".join(p.preview.get("changes", [])), "gate": p.outcome,
+             "justification": f"({p.drafted_by}) {p.explanation}"} for p in proposals]
     yield dg.Output(proposals, metadata=redacted_metadata({
         "proposals": len(proposals),
-        "preview": dg.MetadataValue.md(markdown_table(rows, ["invoice", "vendor", "amount", "changes", "gate"])),
+        "preview": dg.MetadataValue.md(markdown_table(rows, ["invoice", "vendor", "amount", "changes", "gate",
+                                                              "justification"])),
     }, envelope, names))
     violations = wf.conformance(proposals)
     yield dg.AssetCheckResult(check_name="policy_conformance", passed=not violations, severity=ERROR,

@@ -120,17 +120,55 @@ def _count(table) -> int:
         return c.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def test_a_miscited_justification_turns_the_blocking_check_red_and_nothing_is_requested(demo_batch, monkeypatch):
-    # The justification a (mis)drafting model might produce: a pricing claim resting on a PO nobody read.
-    monkeypatch.setattr(wf, "explain", lambda outcome, envelope: (
-        f"Invoice [{outcome.invoice_id}] is priced as agreed in [PO-9999999]. The discount is standard."))
-    result = dg.materialize(
+def _pipeline():
+    return dg.materialize(
         list(definitions().assets),
         selection=["erp_invoices", "invoice_matches", "journal_entry_proposals", "approval_requests"],
         resources={"governance": GovernanceResource()},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
+
+
+def test_the_model_drafts_each_justification_and_the_approver_reads_it(demo_batch):
+    # The pipeline's justifications come from the model (the offline stand-in here) through the
+    # gateway; they cite what the run read, and each approval request's reason is its justification.
+    from governed_agents.approvals import get_request
+
+    result = _pipeline()
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["policy_conformance"].passed is True
+    ledger = Ledger.open()
+    drafts = [e for e in ledger.events() if e.kind == "model.call" and e.payload.get("purpose") == "draft_justification"]
+    requests = [e for e in ledger.events() if e.kind == "approval.requested"]
+    assert requests and len(drafts) >= len(requests)
+    for event in requests:
+        request = get_request(ledger, event.payload["request_id"])
+        assert request.reason.startswith("[offline stand-in] Invoice [")
+        assert f"[{policy_id(find_envelope('invoice_reconcile'))}]" in request.reason
+        cited = set(citations_in(request.reason))
+        assert {request.arguments["invoice_id"], request.arguments["vendor_id"]} <= cited
+        assert len([c for c in cited if c.startswith("PO-")]) == 1
+
+
+def test_a_miscited_model_justification_turns_the_blocking_check_red_and_nothing_is_requested(
+        demo_batch, tmp_path, monkeypatch):
+    # A real model over HTTP (the scripted server) drafts a pricing claim resting on a PO nobody read.
+    import yaml
+
+    from governed_agents.testing import ScriptedModelServer, forever, text
+    from governed_agents.testing.scripted_model_server import ANY_MODEL
+
+    with ScriptedModelServer() as server:
+        catalog = tmp_path / "models.yaml"
+        catalog.write_text(yaml.safe_dump(server.catalog_document(
+            {alias: "m" for alias in ("small-fast", "safe-medium", "frontier")}, cache=False)))
+        monkeypatch.setenv("GOVERNED_AGENTS_MODEL_CATALOG", str(catalog))
+        server.script(ANY_MODEL, forever(text("This invoice is priced as agreed in [PO-9999999]. "
+                                              "The discount is standard.")))
+        result = _pipeline()
+        asked = [r for r in server.requests if "justification" in r.messages[0]["content"]]
+    assert asked  # the drafts went over HTTP
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["policy_conformance"].passed is False
     violations = checks["policy_conformance"].metadata["violations"].value
@@ -144,3 +182,22 @@ def test_a_miscited_justification_turns_the_blocking_check_red_and_nothing_is_re
     with Ledger.open().engine.connect() as c:
         assert c.execute(select(func.count()).select_from(audit_events)
                          .where(audit_events.c.kind == "approval.requested")).scalar_one() == 0
+
+
+def test_without_a_model_answer_the_template_justifies_and_the_event_says_so(demo_batch, monkeypatch):
+    # Every model failing: the template is used (and checked), a model.unavailable event names it.
+    from governed_agents.routing import justification
+
+    def unavailable(gateway, task, facts):
+        raise justification.ModelOutputInvalid("no answer")
+
+    monkeypatch.setattr(justification, "draft_justification", unavailable)
+    envelope = find_envelope("invoice_reconcile")
+    ledger = Ledger.open()
+    result = wf.match(wf.read_batch(erp_engine()), erp_engine(), envelope)
+    proposals = wf.propose(result, executor_for("invoice_reconcile"), envelope, requested_by="alice",
+                           justifier=wf.model_justifier(ledger, envelope, run_id="r1"))
+    assert proposals and {p.drafted_by for p in proposals} == {"template"}
+    assert wf.conformance(proposals) == []
+    events = [e for e in ledger.events() if e.kind == "model.unavailable"]
+    assert len(events) == len(proposals) and {e.payload["fallback"] for e in events} == {"template"}

@@ -57,6 +57,28 @@ def test_reminder_draft_is_labelled_and_uses_only_stated_facts():
         assert fact in draft
 
 
+def test_the_justification_cites_only_the_ids_it_was_given():
+    from governed_agents.routing.justification import SYSTEM_PROMPT
+    from governed_agents.safety.citations import check_citations, citations_in
+
+    facts = {"invoice_id": "INV-7", "po_number": "PO-4500123", "vendor_id": "V00012",
+             "policy": "policy:invoice_reconcile@2026-03-01", "price_tolerance_pct": 2.0}
+    records = ["INV-7", "PO-4500123", "V00012", "policy:invoice_reconcile@2026-03-01"]
+
+    def draft(given):
+        answer = respond("offline/small-fast", [{"role": "system", "content": SYSTEM_PROMPT},
+                                                {"role": "user", "content": json.dumps({**facts, "records": given})}])
+        return answer["message"]["content"]
+
+    full = draft(records)
+    assert full.startswith(TEXT_MARKER) and set(citations_in(full)) == set(records)
+    assert check_citations(full, topics=("policy", "contract", "pricing"), read_ids=records).ok
+    # a record the run did not read is not cited (nor claimed): the PO missing leaves no PO claim
+    partial = draft(["INV-7", "V00012"])
+    assert "PO-4500123" not in partial and set(citations_in(partial)) <= {"INV-7", "V00012"}
+    assert check_citations(partial, topics=("policy", "contract", "pricing"), read_ids=["INV-7", "V00012"]).ok
+
+
 def test_responses_are_deterministic_and_marked():
     messages = [{"role": "user", "content": "Check order 4500123"}]
     tools = [{"type": "function", "function": {"name": "erp__match_po", "parameters": {

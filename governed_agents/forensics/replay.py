@@ -340,15 +340,19 @@ def _run_audit(ledger, run_id: str) -> tuple[dict[str, str], dict[str, dict], di
 
 
 def _model_calls(ledger, run_id: str, payload: dict) -> list[dict]:
-    """The model calls behind the recorded answers (their tasks' audit events), for cost questions."""
+    """The run's model calls, for cost questions: those behind the recorded answers (their tasks'
+    audit events) and every other call the run made (e.g. the justifications its proposals drafted)."""
     traces = [m["trace_id"] for m in payload.get("model_responses", []) if m.get("trace_id")]
+    events = {e.seq: e for trace in traces for e in ledger.events(trace_id=trace, kind="model.call")}
+    if run_id:
+        events.update({e.seq: e for e in ledger.events(kind="model.call") if e.run_id == run_id})
     calls = []
-    for trace in traces:
-        for e in ledger.events(trace_id=trace, kind="model.call"):
-            p = e.payload
-            calls.append({"trace_id": trace, "task_id": p.get("task_id"), "seq": e.seq, "tier": p.get("tier"),
-                          "model": p.get("model"), "input_tokens": p.get("input_tokens", 0),
-                          "output_tokens": p.get("output_tokens", 0), "cost_usd": str(p.get("cost_usd", "0"))})
+    for seq in sorted(events):
+        e = events[seq]
+        p = e.payload
+        calls.append({"trace_id": e.trace_id, "task_id": p.get("task_id"), "seq": e.seq, "tier": p.get("tier"),
+                      "model": p.get("model"), "input_tokens": p.get("input_tokens", 0),
+                      "output_tokens": p.get("output_tokens", 0), "cost_usd": str(p.get("cost_usd", "0"))})
     return calls
 
 

@@ -2,7 +2,8 @@
 
 It needs no key, no network and no weights, and it is good enough to drive the
 workflows end to end: it extracts a purchase-order reference from free text,
-classifies an invoice exception, drafts a payment reminder, and calls tools
+classifies an invoice exception, drafts a payment reminder and the
+justification of a proposed journal entry (citing the record ids it is given), and calls tools
 whose required arguments it can fill from the conversation. The same input
 always gives the same output, byte for byte.
 
@@ -135,6 +136,8 @@ def _subject(messages: list[dict]) -> str:
 
 def _intent(instruction: str) -> str:
     text = instruction.lower()
+    if "justification" in text:
+        return "justify"
     if "classif" in text or "categor" in text:
         return "classify"
     if "remind" in text or "draft" in text or "dunning" in text:
@@ -298,6 +301,37 @@ def draft_reminder(text: str) -> str:
     return "\n".join(lines)
 
 
+def draft_justification(text: str) -> str:
+    """The approver's justification from the JSON facts in ``text``, citing the ids it was given.
+
+    Claims only what the facts state; an id absent from the facts is not invented (a fact that is
+    missing is left out)."""
+    try:
+        facts = json.loads(text)
+    except ValueError:
+        facts = None
+    if not isinstance(facts, dict):
+        return f"{TEXT_MARKER} No facts were given, so there is nothing to justify."
+    records = {str(r) for r in facts.get("records") or ()}
+
+    def cite(key: str) -> str | None:
+        value = facts.get(key)
+        return f"[{value}]" if isinstance(value, str) and value in records else None
+
+    invoice, po, vendor, policy = cite("invoice_id"), cite("po_number"), cite("vendor_id"), cite("policy")
+    parts = [TEXT_MARKER]
+    if invoice and po:
+        parts.append(f"Invoice {invoice} bills goods received against purchase order {po}"
+                     + (f" of vendor {vendor}." if vendor else "."))
+    tolerance = facts.get("price_tolerance_pct")
+    if policy and po and isinstance(tolerance, (int, float)):
+        parts.append(f"Every unit price is within the ±{tolerance}% tolerance of {policy} against the "
+                     f"PO price {po}.")
+    if len(parts) == 1:
+        parts.append("The facts given do not name the records needed to justify this entry.")
+    return " ".join(parts)
+
+
 # -- tools ---------------------------------------------------------------------------------
 
 
@@ -375,6 +409,9 @@ def _answer(intent: str, subject: str, instruction: str, json_out: bool, cap: Ca
         if json_out:
             return json.dumps(result, sort_keys=True)
         return f"{TEXT_MARKER} {result['label']} (confidence {result['confidence']:.2f}): {result['rationale']}"
+    if intent == "justify":
+        drafted = draft_justification(subject)
+        return json.dumps({"justification": drafted}, sort_keys=True) if json_out else drafted
     if intent == "reminder":
         draft = draft_reminder(subject)
         return json.dumps({"draft": draft}, sort_keys=True) if json_out else draft

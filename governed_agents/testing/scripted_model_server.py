@@ -224,18 +224,15 @@ class ScriptedModelServer:
                 "params": {"api_key": "scripted"}, "input_usd_per_1k": input_usd_per_1k,
                 "output_usd_per_1k": output_usd_per_1k, **extra}
 
-    def catalog(self, models: dict[str, str | dict], *, timeout_s: float = 5.0, max_retries: int = 2,
-                retry_backoff_s: float = 0.01, max_output_tokens: int = 256, cache: bool = True) -> Any:
-        """A ``LoadedCatalog`` whose aliases route here.
+    def catalog_document(self, models: dict[str, str | dict], *, timeout_s: float = 5.0, max_retries: int = 2,
+                         retry_backoff_s: float = 0.01, max_output_tokens: int = 256, cache: bool = True) -> dict:
+        """The model-catalog document (``models.yaml``'s content) whose aliases route here.
 
         ``models`` maps alias → server model name, or → a dict of catalog fields
         (``{"name": "m1", "input_usd_per_1k": 0.01, …}``; ``{"model": "offline/x"}``
-        keeps an alias on the offline stand-in).
+        keeps an alias on the offline stand-in). Write it to a file and point
+        ``$GOVERNED_AGENTS_MODEL_CATALOG`` at it to route a whole pipeline here.
         """
-        import yaml
-
-        from governed_agents.routing.catalog import load_catalog_text
-
         entries = {}
         for alias, spec in models.items():
             spec = {"name": spec} if isinstance(spec, str) else dict(spec)
@@ -245,13 +242,21 @@ class ScriptedModelServer:
                 entry = self.catalog_entry(spec.pop("name"), **spec)
                 entry.pop("api_key_env", None)
             entries[alias] = entry
-        document = {
+        return {
             "version": 1,
             "defaults": {"timeout_s": timeout_s, "max_retries": max_retries, "retry_backoff_s": retry_backoff_s,
                          "max_output_tokens": max_output_tokens},
             "cache": {"enabled": cache},
             "models": entries,
         }
+
+    def catalog(self, models: dict[str, str | dict], **options: Any) -> Any:
+        """A ``LoadedCatalog`` whose aliases route here (``catalog_document``'s options)."""
+        import yaml
+
+        from governed_agents.routing.catalog import load_catalog_text
+
+        document = self.catalog_document(models, **options)
         return load_catalog_text(yaml.safe_dump(document, sort_keys=False), f"<scripted catalog {self.api_base}>")
 
     # -- serving ---------------------------------------------------------------------------

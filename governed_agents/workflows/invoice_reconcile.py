@@ -55,6 +55,7 @@ class Proposal:
     explanation: str = ""
     read_ids: list[str] = field(default_factory=list)
     citation_problems: list[dict] = field(default_factory=list)
+    drafted_by: str = "template"  # "model": the gateway's router tier drafted it (model_justifier)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -120,8 +121,13 @@ def match(lines: list, erp_engine, envelope, *, po_extractor: Callable[[str], st
     return result
 
 
-def propose(result, executor, envelope, *, requested_by: str, agent: str = "agent.invoice") -> list[Proposal]:
-    """Preview and gate decision for every matched invoice; writes nothing."""
+def propose(result, executor, envelope, *, requested_by: str, agent: str = "agent.invoice",
+            justifier: Callable[[Any, list[str]], tuple[str, str]] | None = None) -> list[Proposal]:
+    """Preview and gate decision for every matched invoice; writes nothing.
+
+    ``justifier(outcome, read_ids) -> (text, drafted_by)`` drafts each justification (the
+    pipeline's is ``model_justifier``: a model through the gateway); without one it is the
+    template of ``explain``. Either way the text is checked for citations."""
     from governed_agents.gate import GateState, ToolCallRequest, decide
     from governed_agents.safety.citations import check_citations, policy_id, required_topics
     from governed_agents.timeutil import utcnow
@@ -138,7 +144,7 @@ def propose(result, executor, envelope, *, requested_by: str, agent: str = "agen
         decision = decide(envelope, executor.registry, request, state)
         read_ids = sorted({i for i in (outcome.invoice_id, outcome.vendor_id, outcome.po_number) if i}
                           | {policy_id(envelope)})
-        explanation = explain(outcome, envelope)
+        explanation, drafted_by = justifier(outcome, read_ids) if justifier else (explain(outcome, envelope), "template")
         report = check_citations(explanation, topics=required_topics(envelope), read_ids=read_ids)
         proposals.append(Proposal(
             invoice_id=outcome.invoice_id,
@@ -150,6 +156,7 @@ def propose(result, executor, envelope, *, requested_by: str, agent: str = "agen
             explanation=explanation,
             read_ids=read_ids,
             citation_problems=[p.to_dict() for p in report.problems],
+            drafted_by=drafted_by,
         ))
     # One read of the ERP for all previews (the gate validated these inputs).
     valid = [p for p in proposals if p.outcome != "deny"]
@@ -191,8 +198,9 @@ def request_approvals(proposals: list[Proposal], executor, envelope, *, requeste
         task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant=tenant,
                            task_id=p.trace_id, trace_id=p.trace_id, run_id=run_id, known_names=known_names)
         with otel.task_span(task), task_logging(task):
+            # The approver reads the justification (checked for citations before this step runs).
             result = executor.call(task, WRITE_TOOL, p.arguments, batch_id=batch_id,
-                                   reason=f"invoice {p.invoice_id} matched its PO and goods receipt")
+                                   reason=p.explanation or f"invoice {p.invoice_id} matched its PO and goods receipt")
             log.info("invoice %s proposed: %s", p.invoice_id, result.outcome)
         if result.outcome == "needs_approval":
             requests.append(result.approval_request)
@@ -357,6 +365,50 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
 
     extract.traces = traces  # type: ignore[attr-defined]
     return extract
+
+
+def model_justifier(ledger, envelope, *, run_id: str | None = None, requested_by: str = "agent",
+                    agent: str = "agent.invoice", known_names=()) -> Callable[[Any, list[str]], tuple[str, str]]:
+    """The hook ``propose`` calls to have a model draft each justification.
+
+    Each draft is its own governed task (``routing.justification``: the router tier through the
+    gateway, with budget, transcript and audit event). Only ids and the tolerance are sent. When
+    no model answers (budget exhausted, every model failing, an unusable answer) the template of
+    ``explain`` is used instead and a ``model.unavailable`` event says so: the entry still needs
+    its approval, and its justification is still checked."""
+    from governed_agents.errors import GovernanceError
+    from governed_agents.safety.citations import policy_id
+
+    gateway = None
+
+    def justify(outcome, read_ids: list[str]) -> tuple[str, str]:
+        nonlocal gateway
+        from governed_agents.executor import TaskContext
+        from governed_agents.observability import otel
+        from governed_agents.routing import ModelGateway, record_task_outcome
+        from governed_agents.routing.justification import draft_justification
+
+        gateway = gateway or ModelGateway(ledger)
+        task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant="acme",
+                           run_id=run_id, known_names=known_names)
+        facts = {"invoice_id": outcome.invoice_id, "po_number": outcome.po_number, "vendor_id": outcome.vendor_id,
+                 "policy": policy_id(envelope),
+                 "price_tolerance_pct": float(envelope.envelope.parameters.price_tolerance_pct),
+                 "records": list(read_ids)}
+        try:
+            with otel.task_span(task, "task draft_justification"), task_logging(task):
+                drafted = draft_justification(gateway, task, facts)
+        except GovernanceError as exc:
+            ledger.append("model.unavailable", {"purpose": "draft_justification", "error": exc.message,
+                                                "invoice_id": outcome.invoice_id, "fallback": "template"},
+                          actor=agent, workflow=envelope.envelope.workflow, trace_id=task.trace_id,
+                          run_id=run_id, envelope_version=envelope.version, envelope_digest=envelope.digest)
+            record_task_outcome(ledger, task, "refused", detail=exc.message[:500])
+            return explain(outcome, envelope), "template"
+        record_task_outcome(ledger, task, "completed")
+        return drafted.text, "model"
+
+    return justify
 
 
 def caps_exceeded(ledger, envelope) -> list[dict]:
