@@ -279,6 +279,9 @@ def run_demo(say: Callable[[str], None] = print, *, invoices: int = DEMO_INVOICE
     for r in pending:
         say(f"  {r.arguments['invoice_id']:>14}  {r.arguments['vendor_id']:6} "
             f"{r.arguments['amount']:>12} {r.arguments['currency']}  " + "; ".join(r.preview.get("changes", [])[:1]))
+    if pending and pending[0].reason:
+        # What the approver reads: the model's justification, checked for citations before it was asked.
+        say(f"  why (drafted by the model, citations checked): {pending[0].reason}")
 
     head("Approval with a scoped token")
     try:
