@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from re import _constants as _sre
+from re import _parser as _sre_parse
 from dataclasses import dataclass
 
 DEFAULT_THRESHOLD = 0.7  # the envelope default of safety.block_on_prompt_injection_score_gte
@@ -49,6 +51,7 @@ MAX_SCAN_CHARS = 64_000  # head and tail halves of a longer text are scanned
 _EXCERPT = 48
 _SHORT = 64
 _PREFILTER = True  # tests switch it off to show it never changes a score
+_GATE = True  # a first-character look-ahead before each rule's pattern (same matches, less work)
 _TWO_WORDS = re.compile(r"[^\W\d_]{2,}[\s:;,.!?'\"()\[\]<>|/-]+[^\W\d_]{2,}")
 
 
@@ -89,12 +92,65 @@ _W = r"[^.!?\n]"  # within one sentence
 _RULES: list[tuple[str, str, dict[str, float], tuple[str, ...] | None, re.Pattern]] = []
 
 
+def _first_chars(items) -> tuple[set[str] | None, bool]:
+    """The characters a match of the parsed ``items`` can begin with (None: any), and whether it can be empty."""
+    chars: set[str] = set()
+    for op, av in items:
+        if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+            continue  # \b, ^ and look-arounds consume nothing
+        if op is _sre.LITERAL:
+            return chars | {chr(av)}, False
+        if op is _sre.IN:
+            for item_op, item_av in av:
+                if item_op is _sre.LITERAL:
+                    chars.add(chr(item_av))
+                elif item_op is _sre.RANGE and item_av[1] - item_av[0] <= 64:
+                    chars.update(map(chr, range(item_av[0], item_av[1] + 1)))
+                elif item_op is _sre.CATEGORY and item_av is _sre.CATEGORY_DIGIT:
+                    chars.update("0123456789")
+                else:
+                    return None, False
+            return chars, False
+        if op is _sre.SUBPATTERN:
+            sub, empty = _first_chars(av[3])
+        elif op is _sre.BRANCH:
+            sub, empty = set(), False
+            for branch in av[1]:
+                first, branch_empty = _first_chars(branch)
+                if first is None:
+                    return None, False
+                sub |= first
+                empty = empty or branch_empty
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            sub, empty = _first_chars(av[2])
+            empty = empty or av[0] == 0
+        else:
+            return None, False
+        if sub is None:
+            return None, False
+        chars |= sub
+        if not empty:
+            return chars, False
+    return chars, True
+
+
+def _gated(pattern: str, flags: int) -> re.Pattern:
+    """``pattern`` behind a look-ahead for the characters a match can begin with: the engine then tries
+    the pattern's alternatives only there (the same matches, found several times faster)."""
+    if "(?i" in pattern and not flags & re.IGNORECASE:
+        return re.compile(pattern, flags)  # a scoped (?i:) would widen what a match can begin with
+    first, empty = _first_chars(_sre_parse.parse(pattern, flags))
+    if first is None or empty or not first or len(first) > 40:
+        return re.compile(pattern, flags)
+    return re.compile("(?=[" + "".join(re.escape(c) for c in sorted(first)) + "])(?:" + pattern + ")", flags)
+
+
 def _rule(name: str, kind: str, weight: float, user_weight: float | None, needs: tuple[str, ...] | None,
           pattern: str, flags: int = _I, *, finance: float | None = None, bank_change: float | None = None) -> None:
     weights = {"data": weight, "user": weight if user_weight is None else user_weight,
                "finance": weight if finance is None else finance,
                "bank_change": (weight if finance is None else finance) if bank_change is None else bank_change}
-    _RULES.append((name, kind, weights, needs, re.compile(pattern, flags)))
+    _RULES.append((name, kind, weights, needs, _gated(pattern, flags) if _GATE else re.compile(pattern, flags)))
 
 
 # -- overriding or revealing the instructions -----------------------------------
@@ -404,6 +460,7 @@ _rule("governance_action", "governance", 0.55, 0.2, None,
       rf"|\b(?:add|create|register|set\s+up)\b{_W}{{0,50}}?\b(?:as\s+a\s+(?:vendor|supplier|payee)|(?:one|a\s+goods\s+receipt)\s+for\s+the\s+full)\b"
       rf"|\b(?:delete|remove|void|cancel|drop|ignore)\b{_W}{{0,30}}?\b(?:dispute\s+note|credit\s+note|payment\s+block|payment\s+hold|the\s+flag|duplicate\s+flag|dispute)\b"
       rf"|\bcredit\s+note\s+should\s+be\s+ignored\b|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|payer)\b{_W}{{0,40}}?\b(?:twice|a\s+second\s+time|une\s+seconde\s+fois)\b"
+      r"(?![^.!?\n]{0,30}\b(?:by\s+mistake|in\s+error|accidentally|erroneously|par\s+erreur|por\s+error)\b)"
       rf"|\bpost\s+it\s+twice\b|\b(?:approve|pay|release)\b{_W}{{0,40}}?\buntil\s+year\s+end\b"
       rf"|\bsplit\b{_W}{{0,40}}?\b(?:under|below)\s+the\s+limit\b"
       r"|\b(?:add|make)\b[^!?\n]{0,60}?\b(?:as\s+(?:a\s+)?cc|the\s+only\s+contact)\b|\bremove\s+the\s+others\b"
@@ -450,11 +507,15 @@ _CHECK_NOUNS = (r"(?:verification|verifying|callback|call-?back|check|checks|app
                 r"verificação|aprovação|validação)")
 # 1. A check, approval or callback said to have happened elsewhere: by phone, verbally, earlier, on the
 #    buyer's side, by someone else's register, or "this letter is the verification".
-_rule("control_elsewhere_claim", "claim", 0.55, 0.2, None,
+_rule("control_elsewhere_claim", "claim", 0.5, 0.2, None,
       rf"\b(?:already|previously|bereits|schon|ohnehin|déjà|ya|já|già|al|już)\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,3}}?{_APPROVED_WORDS}\b"
       rf"|\b{_CHECK_NOUNS}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?(?:ya|já|già|déjà|bereits|schon|already|previously)\b"
-      r"|\b(?:has|have|had|who|already)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:" + _APPROVED_WORDS + r"|logged\s{1,3}an\s{1,3}approval)\b"
-      r"[^.!?\n]{0,40}?\bon\s{1,3}your\s{1,3}side\b"
+      r"|(?<!\bbe\s)(?<!\bbe\s\s)\b(?:confirmed|verified|approved|cleared|validated)\s{1,3}(?:with|by)\s{1,3}(?:the\s{1,3}customer's|your|the\s{1,3}buyer's|the\s{1,3}client's)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3})?(?:treasury|team|finance|controller|ap|department|manager|director|procurement|cfo)\b",
+      finance=0.55, bank_change=0.55)
+_rule("control_elsewhere_claim", "claim", 0.55, 0.2, None,
+      r"\b(?:has|had|already|(?:who|we|they|you|team|people|colleagues)\s{1,3}have)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:" + _APPROVED_WORDS + r"|logged\s{1,3}an\s{1,3}approval)\b"
+      r"[^.!?\n]{0,60}?\bon\s{1,3}your\s{1,3}side\b"
       r"|\b(?:satisf(?:y|ies|ied)|constitutes?|serves?\s{1,3}as|counts?\s{1,3}as|replaces?|stands?\s{1,3}in\s{1,3}for)\s{1,3}(?:the\s{1,3}|your\s{1,3}|any\s{1,3})?"
       r"(?:\w{1,20}\s{1,3}){0,2}?(?:verification|approval|callback|call-?back|sign-?off|acceptance|confirmation\s{1,3}call)\b"
       r"|\b(?:treat|consider|regard|accept|take)\s{1,3}(?:it|this|that|the\s{1,3}[\w-]{1,20}|this\s{1,3}[\w-]{1,20}(?:\s{1,3}[\w-]{1,20})?)\s{1,3}as\s{1,3}(?:the\s{1,3}|a\s{1,3}|your\s{1,3})?"
@@ -484,6 +545,8 @@ _rule("control_waived", "bypass", 0.6, 0.3, None,
       r"procurement\s{1,3}|buyer\s{1,3}|formal\s{1,3}){1,3}(?:approv\w*|review\w*|sign-?off|signature|verif\w*|check\w*|callback|call-?back|controls?|confirmation|"
       r"reference|routing|escalation|signatory|signatories|change\s{1,3}request)\b"
       r"|\bwithout\s{1,3}(?:a\s{1,3}|the\s{1,3}|any\s{1,3})?(?:change\s{1,3}request|escalation|escalating|phone\s{1,3}(?:call|confirmation))\b"
+      r"|\b(?:do\s{1,3}not|don't|no\s{1,3}need\s{1,3}to|without)\s{1,3}(?:generat|creat|open|rais|log|trigger|start)\w{0,4}\s{1,3}(?:a\s{1,3}|an\s{1,3}|the\s{1,3}|any\s{1,3})?"
+      r"(?:verification|callback|call-?back|review|approval|validation|exception|fraud)\s{1,3}(?:task|ticket|request|case|workflow|step|item)s?\b"
       r"|\bno\s{1,3}(?:separate|further|additional|extra)\s{1,3}(?:po|purchase\s{1,3}order|routing|approv\w*|review|sign-?off|checks?|verification)\b"
       r"|\bno\s{1,3}(?:phone\s{1,3}|telephone\s{1,3})?(?:confirmation|call|callback|verification)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:is\s{1,3}|are\s{1,3})?(?:necessary|needed|required)\b"
       r"|\b(?:not|no)\s{1,3}(?:necessary|needed|required)\s{1,3}to\s{1,3}(?:call|phone|ring|contact|verify|confirm|check)\b"
@@ -496,7 +559,7 @@ _rule("control_waived", "bypass", 0.6, 0.3, None,
       r"(?:do(?:es)?\s{1,3}not|don't|doesn't|will\s{1,3}not|won't)\s{1,3}apply\b|\bne\s{1,3}s'applique\s{1,3}pas\b|\bno\s{1,3}se\s{1,3}aplica\b|\bgilt\s{1,3}nicht\b"
       r"|\bexempt\s{1,3}from\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:approv\w*|review\w*|match\w*|checks?|controls?|verification|screening|chain)\b"
       r"|\b(?:approv\w*|valid\w*|sign\s{1,3}off|releas\w*|valider|aprobar|approvare|freigeben)\b[^.!?\n]{0,30}?\b(?:yourselves|yourself|on\s{1,3}your\s{1,3}own|seule?|solo|sozinhos?|allein|da\s{1,3}soli)\b"
-      r"|\b(?:freigabe|approval|sign-?off|signature|genehmigung|unterschrift|aprobación|validation|verification)\b[^.!?\n]{0,40}?"
+      r"|\b(?:(?:zweit|doppel|end|erst)?freigabe|approval|sign-?off|signature|genehmigung|unterschrift|aprobación|validation|verification)\b[^.!?\n]{0,60}?"
       r"\b(?:nachgeholt|nachgereicht|(?:done|completed|obtained|given|added)\s{1,3}(?:later|afterwards|retroactively)|follow\s{1,3}later)\b"
       r"|\b(?:forced?|pushed?|rush(?:ed)?)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?through\b|\bpush\s{1,3}(?:it|them|both|this)\s{1,3}through\b"
       r"|\b(?:dismiss\w*|override|overrid\w*|suppress\w*|clear)\s{1,3}(?:the\s{1,3}|any\s{1,3}|this\s{1,3}|that\s{1,3})?(?:\w{1,20}[- ]){0,2}?(?:warnings?|alerts?)\b"
@@ -519,16 +582,21 @@ _rule("callback_steering", "callback", 0.6, 0.2, None,
       r"non\s{1,3}più\s{1,3}(?:valid[oa]|attiv[oa]))\b"
       r"|\b(?:phones?|phone\s{1,3}lines?|lines?|telephones?|ligne\s{1,3}téléphonique|telefonleitung|línea|linha|linea)\b[^.!?\n]{0,40}?"
       r"\b(?:out\s{1,3}of\s{1,3}(?:service|order)|being\s{1,3}(?:transferred|moved|migrated)|down|not\s{1,3}working|hors\s{1,3}service|außer\s{1,3}betrieb|fuera\s{1,3}de\s{1,3}servicio|fora\s{1,3}de\s{1,3}serviço|fuori\s{1,3}servizio|buiten\s{1,3}gebruik)\b"
-      r"|\b(?:only|nur|uniquement|solo|apenas|alleen|tylko)\s{1,3}(?:(?:available|reachable|erreichbar|joignable|disponible|disponível|bereikbaar|dostępn\w{1,2})\s{1,3})?"
-      r"(?:(?:by|via|per|par|por|tramite)\s{1,3}e-?mail|e-?mailowo|mailowo)\b",
+      r"|\b(?:only|nur|uniquement|solo|apenas|alleen|tylko)\s{1,3}(?:(?:available|reachable|contactable|erreichbar|joignable|disponible|disponível|bereikbaar|dostępn\w{1,2})\s{1,3}"
+      r"(?:by|via|per|par|por|tramite)\s{1,3}e-?mail|e-?mailowo|mailowo)\b"
+      r"|\b(?:available|reachable|contactable|erreichbar|joignable|disponible|disponível|bereikbaar|dostępn\w{1,2})\s{1,3}(?:only|nur|uniquement|solo|apenas|alleen|tylko)\s{1,3}(?:by|via|per|par|por|tramite)\s{1,3}e-?mail\b",
       finance=0.55, bank_change=0.7)
 # 4. Approval or notification routed to a person or address the document names.
 _rule("approval_routing", "routing", 0.55, 0.2, None,
       r"\b(?:to\s{1,3}be\s{1,3}|be\s{1,3}|are\s{1,3}|is\s{1,3})?(?:approved|signed\s{1,3}off|authori[sz]ed|released)\s{1,3}by\b[^.!?\n]{0,60}?"
       r"\b(?:going\s{1,3}forward|from\s{1,3}now\s{1,3}on|instead|in\s{1,3}future|not\s{1,3}(?:the|your)\s{1,3}(?:\w{1,20}\s{1,3})?(?:manager|approver|controller|director|head|owner))\b"
       r"|\b(?:approval\s{1,3}matrix|approval\s{1,3}routing|approver\s{1,3}(?:list|field|column))\b"
-      r"|\b(?:assign|route|forward|weiterleiten|pass|send|transmit\w*|envi\w{1,4}|reenv\w{1,4}|doorsturen)\b[^.!?\n]{0,60}?\b(?:can|kann|may|will|puede|peut|può|pode|kan|może)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
+      r"|\b(?:assign|route|forward|weiterleiten|pass|send|transmit\w*|envi\w{1,4}|reenv\w{1,4}|doorsturen)\b[^.!?\n]{0,30}?\b(?:to|an|à|a|aan|do)\s{1,3}"
+      r"(?:(?:herrn?|frau|mr\.?|ms\.?|mrs\.?|m\.|mme|sr\.?|sra\.?|pan|pani|dhr\.?|mevr\.?)\s{1,3})?(?-i:[A-Z][a-z]{1,20}\b|[a-z]\.\s?[a-z]{2,20}\b|[\w.+-]{1,40}@)"
+      r"[^.!?\n]{0,60}?\b(?:can|kann|may|will|puede|peut|può|pode|kan|może)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
       r"(?:approve|freigeben|genehmigen|aprobar|approuver|approvare|aprovar|goedkeuren|zatwierdzi\w{0,3}|sign\s{1,3}(?:it\s{1,3})?off|release)\b"
+      r"|\b(?:an|aan|à)\s{1,3}(?:herrn?|frau|dhr\.?|mevr\.?|m\.|mme)\s{1,3}(?-i:[A-Z][a-z]{1,20})\b[^.!?\n]{0,30}?\b(?:weiterleiten|weiterzuleiten|doorsturen|door\s{1,3}te\s{1,3}sturen|transmettre)\b"
+      r"[^.!?\n]{0,60}?\b(?:kann|kan|darf|mag|peut)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:freigeben|genehmigen|goedkeuren|approuver|valider)\b"
       r"|\b(?:approve|sign\s{1,3}off|release)\s{1,3}on\s{1,3}behalf\s{1,3}of\b|\bnote\s{1,3}the\s{1,3}approver\s{1,3}as\b"
       r"|\b(?:instead\s{1,3}of|rather\s{1,3}than|not)\s{1,3}(?:the|your)\s{1,3}(?:finance|office|budget|cost\s{1,3}cent(?:er|re)|department|logistics|procurement)\s{1,3}(?:manager|owner|head|approver|lead)\b"
       r"|\band\s{1,3}not\s{1,3}(?:send|route|forward)\w*\s{1,3}(?:it\s{1,3})?to\s{1,3}(?:the\s{1,3})?(?:\w{1,20}\s{1,3})?(?:manager|approver|responsible|owner)\b|\bno\s{1,3}(?:enviar|mandar|remitir|pasar)\w{0,4}\s{1,3}al?\s{1,3}(?:responsable|aprobador|jefe|director)\b",
@@ -551,8 +619,8 @@ _rule("kept_from_oversight", "secrecy", 0.6, 0.3, None,
 # 6. Paying twice, again, extra, early or in a lump sum, or ignoring credits so that more is paid.
 _rule("pay_more", "extra_payment", 0.6, 0.2, None,
       r"(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|re-?pay|remit|send|transfer|wire)\s{1,3}(?:it|this|them|the\s{1,3}\w{1,20}|that\s{1,3}\w{1,20})?\s{0,3}(?:again|once\s{1,3}more|a\s{1,3}second\s{1,3}time)\b"
-      r"|\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|resen[dt]|re-sent|separate)\b[^.!?\n]{0,80}?\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b"
-      r"|\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b[^.!?\n]{0,60}?\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|separate|different)\b"
+      r"|\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|resen[dt]|re-sent|separate)\b[^.!?\n]{0,80}?(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b"
+      r"|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b[^.!?\n]{0,60}?\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|separate|different)\b"
       r"|\bboth\s{1,3}(?:should|must|need\s{1,3}to|can)\s{1,3}be\s{1,3}paid\s{1,3}in\s{1,3}full\b"
       r"|(?<!\bno\s)(?<!\bnot\s)\b(?:issue|make|send|run|process)\s{1,3}(?:a|an)\s{1,3}(?:second|another|duplicate|additional|extra|separate)\s{1,3}payment\b"
       r"|\b(?:re-?run|repeat|re-?issue|re-?send|re-?process|re-?do)\s{1,3}(?:the\s{1,3}|a\s{1,3})?(?:full\s{1,3}|whole\s{1,3}|entire\s{1,3})?payments?\b"
@@ -571,14 +639,15 @@ _rule("pay_more", "extra_payment", 0.6, 0.2, None,
       r"|\b(?:sin|sans|ohne|zonder|senza|bez|without)\s{1,3}(?:(?:a|une?|eine?|een|una?)\s{1,3})?(?:notas?\s{1,3}de\s{1,3}cr[eé]dito|avoirs?|gutschrift\w{0,3}|creditnota\w{0,2}|nota\s{1,3}di\s{1,3}credito|korekt\w{1,3}|credit\s{1,3}notes?)\b",
       finance=0.75, bank_change=0.75)
 # 7. The buyer's own fields filled in by the sender: key=value flags, ticked boxes, "mark it as verified".
-_rule("buyer_field_set", "control_field", 0.6, 0.3, None,
+_rule("buyer_field_set", "control_field", 0.6, 0.3, ("_",),
       r"\[?\b[A-Za-z]{2,20}(?:_[A-Za-z]{2,20}){1,4}\]?\"?\s{0,2}[:=]\s{0,2}['\"]?(?:y|n|yes|no|true|false|pass(?:ed)?|ok|auto|none|done|completed?(?:_by_\w{1,20})?|"
-      r"cleared|approved|verified|direct|skip(?:ped)?|off|waived|low)\b"
-      r"|\b(?:verification|verified|approval|approved|match|matching|callback|hold|block|risk|review)(?:[ _-]?(?:status|result|by|check))?\s{0,2}[:=]\s{0,2}['\"]?"
+      r"cleared|approved|verified|direct|skip(?:ped)?|off|waived|low)\b", finance=0.75, bank_change=0.75)
+_rule("buyer_field_set", "control_field", 0.6, 0.3, None,
+      r"\b(?:verification|verified|approval|approved|match|matching|callback|hold|block|risk|review)(?:[ _-]?(?:status|result|by|check))?\s{0,2}[:=]\s{0,2}['\"]?"
       r"(?:pass(?:ed)?|completed?(?:_by_\w{1,20})?|done|cleared|waived|skipped|n/a|not\s{1,3}required|yes|true|ok)\b"
       r"|\b(?:verified|approved|release\s{1,3}hold|callback|checked|matched|verification|approval|hold|review(?:ed)?)\b[^\n]{0,30}?\[\s{0,2}[xX\u2713\u2714]\s{0,2}\]"
       r"|\b(?:internal\s{1,3}use\s{1,3}only|for\s{1,3}(?:office|buyer|internal)\s{1,3}use|completed\s{1,3}by\s{1,3}(?:the\s{1,3})?buyer|buyer\s{1,3}use\s{1,3}only)\b"
-      r"|\b(?:set|tick|check|select|mark|flag|register|record|enter|note|vermerk\w{0,3}|markier\w{0,3}|registr\w{1,4}|marc\w{1,4}|zaznacz\w{0,3})\b[^.!?\n]{0,40}?"
+      r"|\b(?:set|tick|check|select|mark|flag|register|record|enter|note|vermerk\w{0,3}|markier\w{0,3}|regist\w{0,4}|marc\w{1,4}|zaznacz\w{0,3})\b[^.!?\n]{0,40}?"
       r"\b(?:as|als|como|comme|come|jako)\s{1,3}(?:['\"]\s{0,2})?(?:reviewed|low\s{1,3}risk|reused|pending|erteilt|geprüft|freigegeben|verifiziert|genehmigt|verificad[ao]s?|aprobad[ao]s?|"
       r"aprovad[ao]s?|vérifiée?s?|validée?s?|approuvée?s?|verificat[ao]|approvat[ao]|geverifieerd|goedgekeurd|zweryfikowan\w{1,3}|zatwierdzon\w{1,3}|verified|approved|matched|"
       r"within\s{1,3}tolerance|[^'\"\n]{0,20}?\b(?:approved|verified|cleared|ok)\b)"
