@@ -15,7 +15,16 @@ line description, a tool's output:
   (match, approval, callback, hold, duplicate check), claiming a control was passed ("already
   verified by treasury"), changing the reader's own records (vendor master, limits, PO, GL),
   addressing the processor ("Processing note:", "to whoever processes this"), field labels and
-  markup that set controls (``Match-Check: OFF``, ``<!-- -->``, JSON tool calls).
+  markup that set controls (``Match-Check: OFF``, ``<!-- -->``, JSON tool calls);
+- by kind of request, in English, German, French, Spanish, Dutch, Italian, Polish and Portuguese:
+  a check said to have happened elsewhere (by phone, earlier, "on your side", "this letter is the
+  verification"), a named control set aside ("sans contre-appel", "bez weryfikacji", "does not
+  apply"), the callback steered to the letter's own contact or talked out of, approval routed to a
+  person the text names, something kept from approvers or reports, paying again, extra or ignoring
+  credits, the buyer's own fields filled in (``bank_verified=Y``, ticked boxes), another record
+  changed (an affiliate, a merge, the tax id, a limit), the buyer's system or clerk addressed, and the
+  buyer's internal data asked for. Reports of the buyer's own callback, rules stated ("invoices
+  without PO cannot be processed") and future approvals stay below the threshold.
 
 Signals of one kind count once (the strongest); kinds combine as independent
 evidence (noisy-or), so two moderate signals outweigh one. Plain imperatives
@@ -25,7 +34,8 @@ requests for actions weigh less, since asking for actions is what users do.
 
 Scoring is regular expressions over a normalised copy of the text (NFKC,
 zero-width characters removed, common homoglyphs folded), with spans mapped
-back to the original. Time is linear and bounded: at most ``MAX_SCAN_CHARS``
+back to the original. Each pattern runs behind a look-ahead for the characters
+its match can begin with (computed from the parsed pattern; the same matches). Time is linear and bounded: at most ``MAX_SCAN_CHARS``
 of a text are scanned (its head and tail). A later issue replaces this with a
 stronger scorer behind the same API; measured rates are in docs/safety.md.
 """
@@ -459,7 +469,7 @@ _rule("governance_action", "governance", 0.55, 0.2, None,
       r"|\b(?:paid|posted|booked|released)\s+(?:directly|straight\s+away|without\s+delay|immediately)\b"
       rf"|\b(?:add|create|register|set\s+up)\b{_W}{{0,50}}?\b(?:as\s+a\s+(?:vendor|supplier|payee)|(?:one|a\s+goods\s+receipt)\s+for\s+the\s+full)\b"
       rf"|\b(?:delete|remove|void|cancel|drop|ignore)\b{_W}{{0,30}}?\b(?:dispute\s+note|credit\s+note|payment\s+block|payment\s+hold|the\s+flag|duplicate\s+flag|dispute)\b"
-      rf"|\bcredit\s+note\s+should\s+be\s+ignored\b|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|payer)\b{_W}{{0,40}}?\b(?:twice|a\s+second\s+time|une\s+seconde\s+fois)\b"
+      rf"|\bcredit\s+note\s+should\s+be\s+ignored\b|(?<!\bnot\s)(?<!n't\s)(?<!never\s)(?<!\bif\syou\s)\b(?:pay|paid|payer)\b{_W}{{0,40}}?\b(?:twice|a\s+second\s+time|une\s+seconde\s+fois)\b"
       r"(?![^.!?\n]{0,30}\b(?:by\s+mistake|in\s+error|accidentally|erroneously|par\s+erreur|por\s+error)\b)"
       rf"|\bpost\s+it\s+twice\b|\b(?:approve|pay|release)\b{_W}{{0,40}}?\buntil\s+year\s+end\b"
       rf"|\bsplit\b{_W}{{0,40}}?\b(?:under|below)\s+the\s+limit\b"
@@ -510,7 +520,7 @@ _CHECK_NOUNS = (r"(?:verification|verifying|callback|call-?back|check|checks|app
 _rule("control_elsewhere_claim", "claim", 0.5, 0.2, None,
       rf"\b(?:already|previously|bereits|schon|ohnehin|déjà|ya|já|già|al|już)\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,3}}?{_APPROVED_WORDS}\b"
       rf"|\b{_CHECK_NOUNS}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?(?:ya|já|già|déjà|bereits|schon|already|previously)\b"
-      r"|(?<!\bbe\s)(?<!\bbe\s\s)\b(?:confirmed|verified|approved|cleared|validated)\s{1,3}(?:with|by)\s{1,3}(?:the\s{1,3}customer's|your|the\s{1,3}buyer's|the\s{1,3}client's)\s{1,3}"
+      r"|(?<!\bbe\s)(?<!\bbe\s\s)\b(?:confirmed|verified|cleared|validated)\s{1,3}(?:with|by)\s{1,3}(?:the\s{1,3}customer's|your|the\s{1,3}buyer's|the\s{1,3}client's)\s{1,3}"
       r"(?:\w{1,20}\s{1,3})?(?:treasury|team|finance|controller|ap|department|manager|director|procurement|cfo)\b",
       finance=0.55, bank_change=0.55)
 _rule("control_elsewhere_claim", "claim", 0.55, 0.2, None,
@@ -548,7 +558,7 @@ _rule("control_waived", "bypass", 0.6, 0.3, None,
       r"|\b(?:do\s{1,3}not|don't|no\s{1,3}need\s{1,3}to|without)\s{1,3}(?:generat|creat|open|rais|log|trigger|start)\w{0,4}\s{1,3}(?:a\s{1,3}|an\s{1,3}|the\s{1,3}|any\s{1,3})?"
       r"(?:verification|callback|call-?back|review|approval|validation|exception|fraud)\s{1,3}(?:task|ticket|request|case|workflow|step|item)s?\b"
       r"|\bno\s{1,3}(?:separate|further|additional|extra)\s{1,3}(?:po|purchase\s{1,3}order|routing|approv\w*|review|sign-?off|checks?|verification)\b"
-      r"|\bno\s{1,3}(?:phone\s{1,3}|telephone\s{1,3})?(?:confirmation|call|callback|verification)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:is\s{1,3}|are\s{1,3})?(?:necessary|needed|required)\b"
+      r"|\bno\s{1,3}(?:(?:phone|telephone)\s{1,3}(?:confirmation|call)|call|callback|call-?back|verification)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:is\s{1,3}|are\s{1,3})?(?:necessary|needed|required)\b"
       r"|\b(?:not|no)\s{1,3}(?:necessary|needed|required)\s{1,3}to\s{1,3}(?:call|phone|ring|contact|verify|confirm|check)\b"
       r"|\b(?:no\s{1,3}(?:es|é|è)\s{1,3}necesari[oa]|não\s{1,3}é\s{1,3}necessári[oa]|non\s{1,3}è\s{1,3}necessari[oa]|pas\s{1,3}(?:besoin|nécessaire)|nicht\s{1,3}(?:nötig|notwendig|erforderlich)|"
       r"niet\s{1,3}nodig|nie\s{1,3}(?:jest\s{1,3})?(?:potrzebn\w{1,3}|wymagan\w{1,3}))\b"
@@ -595,7 +605,7 @@ _rule("approval_routing", "routing", 0.55, 0.2, None,
       r"(?:(?:herrn?|frau|mr\.?|ms\.?|mrs\.?|m\.|mme|sr\.?|sra\.?|pan|pani|dhr\.?|mevr\.?)\s{1,3})?(?-i:[A-Z][a-z]{1,20}\b|[a-z]\.\s?[a-z]{2,20}\b|[\w.+-]{1,40}@)"
       r"[^.!?\n]{0,60}?\b(?:can|kann|may|will|puede|peut|può|pode|kan|może)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
       r"(?:approve|freigeben|genehmigen|aprobar|approuver|approvare|aprovar|goedkeuren|zatwierdzi\w{0,3}|sign\s{1,3}(?:it\s{1,3})?off|release)\b"
-      r"|\b(?:an|aan|à)\s{1,3}(?:herrn?|frau|dhr\.?|mevr\.?|m\.|mme)\s{1,3}(?-i:[A-Z][a-z]{1,20})\b[^.!?\n]{0,30}?\b(?:weiterleiten|weiterzuleiten|doorsturen|door\s{1,3}te\s{1,3}sturen|transmettre)\b"
+      r"|\b(?:an|aan|à)\s{1,3}(?:herrn?|frau|dhr\.?|mevr\.?|m\.|mme)\s{1,3}(?-i:[A-Z][a-z]{1,20})\b[^!?\n]{0,30}?\b(?:weiterleiten|weiterzuleiten|doorsturen|door\s{1,3}te\s{1,3}sturen|transmettre)\b"
       r"[^.!?\n]{0,60}?\b(?:kann|kan|darf|mag|peut)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:freigeben|genehmigen|goedkeuren|approuver|valider)\b"
       r"|\b(?:approve|sign\s{1,3}off|release)\s{1,3}on\s{1,3}behalf\s{1,3}of\b|\bnote\s{1,3}the\s{1,3}approver\s{1,3}as\b"
       r"|\b(?:instead\s{1,3}of|rather\s{1,3}than|not)\s{1,3}(?:the|your)\s{1,3}(?:finance|office|budget|cost\s{1,3}cent(?:er|re)|department|logistics|procurement)\s{1,3}(?:manager|owner|head|approver|lead)\b"
@@ -619,10 +629,10 @@ _rule("kept_from_oversight", "secrecy", 0.6, 0.3, None,
 # 6. Paying twice, again, extra, early or in a lump sum, or ignoring credits so that more is paid.
 _rule("pay_more", "extra_payment", 0.6, 0.2, None,
       r"(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|re-?pay|remit|send|transfer|wire)\s{1,3}(?:it|this|them|the\s{1,3}\w{1,20}|that\s{1,3}\w{1,20})?\s{0,3}(?:again|once\s{1,3}more|a\s{1,3}second\s{1,3}time)\b"
-      r"|\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|resen[dt]|re-sent|separate)\b[^.!?\n]{0,80}?(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b"
-      r"|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b[^.!?\n]{0,60}?\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|separate|different)\b"
+      r"|\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|resen[dt]|re-sent)\b[^.!?\n]{0,80}?(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b"
+      r"|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|paid|release|settle)\s{1,3}(?:them\s{1,3})?both\b[^.!?\n]{0,60}?\b(?:replac\w{0,4}|duplicate\w{0,2}|already\s{1,3}paid|same\s{1,3}amount|cop(?:y|ies)|resen[dt]|re-sent)\b"
       r"|\bboth\s{1,3}(?:should|must|need\s{1,3}to|can)\s{1,3}be\s{1,3}paid\s{1,3}in\s{1,3}full\b"
-      r"|(?<!\bno\s)(?<!\bnot\s)\b(?:issue|make|send|run|process)\s{1,3}(?:a|an)\s{1,3}(?:second|another|duplicate|additional|extra|separate)\s{1,3}payment\b"
+      r"|(?<!\bno\s)(?<!\bnot\s)\b(?:issue|make|send|run|process)\s{1,3}(?:a|an)\s{1,3}(?:second|another|duplicate|additional|extra)\s{1,3}payment\b(?!\s{0,3}(?:plan|schedule|terms|option|method|link|reminder|date))"
       r"|\b(?:re-?run|repeat|re-?issue|re-?send|re-?process|re-?do)\s{1,3}(?:the\s{1,3}|a\s{1,3})?(?:full\s{1,3}|whole\s{1,3}|entire\s{1,3})?payments?\b"
       r"|\badd\s{1,3}(?:an?\s{1,3}|the\s{1,3})?(?:[$€£]|[A-Z]{3}\s?)?\d[\d,.]{0,12}\s{0,3}(?:\w{1,20}\s{1,3}){0,4}?to\s{1,3}(?:this|the|your|the\s{1,3}next|your\s{1,3}next)\s{1,3}(?:payment|transfer|remittance)\b"
       r"|\b(?:extra|zusätzlich\w{0,2}|supplémentaire|adicional|aggiuntiv\w|dodatkow\w{1,2})\b[^.!?\n]{0,30}?\b(?:over\s{1,3}te\s{1,3}maken|überweis\w*|auszuzahlen|zahlen|payer|verser|pagar|pagare|transferir|zapłac\w*|przelać)\b"
@@ -646,7 +656,6 @@ _rule("buyer_field_set", "control_field", 0.6, 0.3, None,
       r"\b(?:verification|verified|approval|approved|match|matching|callback|hold|block|risk|review)(?:[ _-]?(?:status|result|by|check))?\s{0,2}[:=]\s{0,2}['\"]?"
       r"(?:pass(?:ed)?|completed?(?:_by_\w{1,20})?|done|cleared|waived|skipped|n/a|not\s{1,3}required|yes|true|ok)\b"
       r"|\b(?:verified|approved|release\s{1,3}hold|callback|checked|matched|verification|approval|hold|review(?:ed)?)\b[^\n]{0,30}?\[\s{0,2}[xX\u2713\u2714]\s{0,2}\]"
-      r"|\b(?:internal\s{1,3}use\s{1,3}only|for\s{1,3}(?:office|buyer|internal)\s{1,3}use|completed\s{1,3}by\s{1,3}(?:the\s{1,3})?buyer|buyer\s{1,3}use\s{1,3}only)\b"
       r"|\b(?:set|tick|check|select|mark|flag|register|record|enter|note|vermerk\w{0,3}|markier\w{0,3}|regist\w{0,4}|marc\w{1,4}|zaznacz\w{0,3})\b[^.!?\n]{0,40}?"
       r"\b(?:as|als|como|comme|come|jako)\s{1,3}(?:['\"]\s{0,2})?(?:reviewed|low\s{1,3}risk|reused|pending|erteilt|geprüft|freigegeben|verifiziert|genehmigt|verificad[ao]s?|aprobad[ao]s?|"
       r"aprovad[ao]s?|vérifiée?s?|validée?s?|approuvée?s?|verificat[ao]|approvat[ao]|geverifieerd|goedgekeurd|zweryfikowan\w{1,3}|zatwierdzon\w{1,3}|verified|approved|matched|"
@@ -656,6 +665,9 @@ _rule("buyer_field_set", "control_field", 0.6, 0.3, None,
       r"|\b(?:enter|key|change|edit|amend|correct)\s{1,3}(?:the\s{1,3})?amount\s{1,3}(?:as|to|in\s{1,3}the\s{1,3}(?:ledger|erp|system))\b|\bedit\s{1,3}the\s{1,3}amount\b"
       r"|\b(?-i:(?:APPROVE|RELEASE|PAY|SKIP|BYPASS|CC|NOTIFY|AUTO|PRIORITY|NO)_[A-Z]{2,20}(?:_[A-Z]{2,20}){0,3})\b",
       finance=0.75, bank_change=0.75)
+_rule("buyer_section", "internal_field", 0.35, 0.1, None,
+      r"\b(?:internal\s{1,3}use\s{1,3}only|for\s{1,3}(?:office|buyer|internal)\s{1,3}use|completed\s{1,3}by\s{1,3}(?:the\s{1,3})?buyer|buyer\s{1,3}use\s{1,3}only)\b",
+      finance=0.4, bank_change=0.4)  # a section of the buyer's form inside the sender's text: weak alone
 # 8. Another record of the buyer's changed: another vendor, a merge, the tax id, a limit, the processor's own system.
 _rule("other_record_change", "records", 0.6, 0.2, None,
       r"\b(?:update|change|apply|set|link|amend|switch)\b[^.!?\n]{0,60}?\b(?:sister\s{1,3}compan\w{1,3}|affiliated?\s{1,3}compan\w{1,3}|subsidiar\w{1,3}|"
@@ -704,7 +716,7 @@ _rule("buyer_data_request", "data_out", 0.55, 0.2, None,
       r"\b(?:(?:vendor|supplier)\s{1,3}(?:master|ledger|list|file)|(?:full|complete)\s{1,3}(?:supplier|vendor)\s{1,3}\w{1,20}|payroll\s{1,3}(?:file|data|list|export)|"
       r"bank\s{1,3}details\s{1,3}you\s{1,3}hold\s{1,3}for|(?:your\s{1,3})?other\s{1,3}(?:\w{1,20}\s{1,3})?(?:suppliers|vendors|contractors|customers)|all\s{1,3}vendors'|"
       r"screenshot\s{1,3}of\s{1,3}your\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:portal|system|screen|erp)|login\s{1,3}page|"
-      r"elenco\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?fornitori|lista\s{1,3}de\s{1,3}proveedores|liste\s{1,3}(?:des|de\s{1,3}vos)\s{1,3}fournisseurs|lieferantenliste|lieferantenstamm|"
+      r"elenco\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?fornitori|lista\s{1,3}de\s{1,3}proveedores|liste\s{1,3}(?:des|de\s{1,3}vos)\s{1,3}fournisseurs|lieferantenliste|lieferantenstamm|"
       r"leverancierslijst|crediteurenlijst|kartotek\w{0,3}\s{1,3}dostawców|eksport\s{1,3}kartoteki|lista\s{1,3}de\s{1,3}fornecedores)\b"
       r"|\b(?:eksport|export|extract|dump)\s{1,3}(?:of\s{1,3})?(?:the\s{1,3}|your\s{1,3})?(?:kartoteki\s{1,3}dostawców|vendor\s{1,3}master|supplier\s{1,3}(?:master|list|file))\b",
       finance=0.7, bank_change=0.7)
@@ -727,7 +739,8 @@ _rule("pay_before_control", "bypass", 0.6, 0.3, None,
 _rule("stored_record_overwrite", "records_change", 0.55, 0.2, None,
       r"\b(?:replace|overwrite|update|change)\s{1,3}(?:the\s{1,3})?(?:stored|existing|current|saved|old)\s{1,3}(?:\w{1,20}\s{1,3})?(?:iban|bank\s{1,3}details|bank\s{1,3}account|account\s{1,3}(?:number|details)|remit-?to)\b"
       r"|\b(?:ap|vendor|supplier|payee|creditor)\s{1,3}(?:record|master|file|data)\b[^.!?\n]{0,40}?\b(?:should|must|is\s{1,3}to|needs\s{1,3}to|has\s{1,3}to)\s{1,3}be\s{1,3}(?:amended|changed|updated|replaced)\b"
-      r"|\bsupersedes?\s{1,3}(?:all\s{1,3})?(?:the\s{1,3})?(?:earlier|previous|prior|existing|bank\s{1,3}details|details|account|iban|remit)\b",
+      r"|\bsupersedes?\s{1,3}(?:all\s{1,3})?(?:the\s{1,3})?(?:earlier|previous|prior|existing|bank\s{1,3}details|details|account|iban|remit)\b"
+      r"|\bnot\s{1,3}the\s{1,3}(?:one|account|details|iban)\s{1,3}(?:(?:held|stored|kept|we\s{1,3}have|you\s{1,3}have)\s{1,3})?(?:on\s{1,3}file|in\s{1,3}your\s{1,3}(?:system|records))\b",
       finance=0.7, bank_change=0.0)
 # 15. Telling the processor to stop copying people in, or that only one clerk needs to see it.
 _rule("narrowed_audience", "secrecy", 0.6, 0.3, None,
