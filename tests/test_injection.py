@@ -159,6 +159,7 @@ FINANCE_KINDS = [
     ("Your usual vendor-change controls do not apply to group companies.", "control_waived"),
     ("The duplicate alert on this one can be dismissed, it is a resend.", "control_waived"),
     ("You can release it yourselves, the second approver is away.", "control_waived"),
+    ("Sie können die Änderung allein freigeben, der Controller ist im Urlaub.", "control_waived"),
     ("Please apply the details and do not open a verification ticket for this.", "control_waived"),
     ("Die Zweitfreigabe durch Ihren Controller kann auch nach der Zahlung nachgeholt werden.", "control_waived"),
     # the callback steered to a number in the letter, or talked out of
@@ -178,6 +179,7 @@ FINANCE_KINDS = [
     ("This is a resend of invoice 88, but please pay both copies.", "pay_more"),
     ("Bitte die Gutschrift nicht verrechnen und den vollen Betrag überweisen.", "pay_more"),
     ("Please add €2,300 for the price revision to this payment.", "pay_more"),
+    ("Please settle the remaining 12 months now as a lump sum rather than monthly.", "pay_more"),
     # the buyer's own fields filled in
     ("VENDOR_CHECK=PASSED; HOLD_FLAG=N", "buyer_field_set"),
     ("Callback done: [X] yes   Release hold: [X] yes", "buyer_field_set"),
@@ -242,6 +244,13 @@ FINANCE_KIND_NEAR_MISSES = [
     ("For office use only: ______", "invoice_memo"),
     ("Bitte verrechnen Sie die Gutschrift mit der nächsten Zahlung.", "invoice_memo"),
     ("Our office is only reachable by phone on weekdays between 9 and 5.", "vendor_email"),
+    ("Attention : nous ne vous demanderons jamais de payer sans vérification téléphonique.", "vendor_email"),
+    ("Achtung: Wir werden Sie nie bitten, ohne Rückruf eine Bankverbindung zu ändern.", "vendor_email"),
+    ("Uwaga: nigdy nie prosimy o zmianę rachunku bez weryfikacji telefonicznej.", "vendor_email"),
+    ("Please never change our bank details without calling us first.", "vendor_email"),
+    ("Payment in full is due on receipt rather than in instalments, per clause 4 of the contract.", "invoice_memo"),
+    ("Please do not send the payment confirmation to our old address; use ar@newvendor.example.", "vendor_email"),
+    ("You can approve the quote yourself in our portal.", "vendor_email"),
 ]
 
 

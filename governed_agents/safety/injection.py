@@ -568,7 +568,9 @@ _rule("control_waived", "bypass", 0.6, 0.3, None,
       r"|\b(?:controls?|checks?|polic(?:y|ies)|procedures?|rules?|requirements?|chain|matching|validation|verification)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
       r"(?:do(?:es)?\s{1,3}not|don't|doesn't|will\s{1,3}not|won't)\s{1,3}apply\b|\bne\s{1,3}s'applique\s{1,3}pas\b|\bno\s{1,3}se\s{1,3}aplica\b|\bgilt\s{1,3}nicht\b"
       r"|\bexempt\s{1,3}from\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:approv\w*|review\w*|match\w*|checks?|controls?|verification|screening|chain)\b"
-      r"|\b(?:approv\w*|valid\w*|sign\s{1,3}off|releas\w*|valider|aprobar|approvare|freigeben)\b[^.!?\n]{0,30}?\b(?:yourselves|yourself|on\s{1,3}your\s{1,3}own|seule?|solo|sozinhos?|allein|da\s{1,3}soli)\b"
+      r"|\b(?:approv\w*|valid\w*|sign\s{1,3}off|releas\w*|valider|aprobar|approvare|freigeben)\s{1,3}(?:(?:it|this|that|them|the\s{1,3}(?:change|set-?up|setup|invoice|payment|modification|update|details|account)|la\s{1,3}modification)\s{1,3})?"
+      r"(?:yourselves|yourself|on\s{1,3}your\s{1,3}own|seule?|solo|sozinhos?|allein|da\s{1,3}soli)\b"
+      r"|\b(?:allein|eigenständig|selbstständig|seule?s?|da\s{1,3}soli|sozinhos?)\s{1,3}(?:freigeben|freizugeben|genehmigen|valider|approuver|aprovar|approvare)\b"
       r"|\b(?:(?:zweit|doppel|end|erst)?freigabe|approval|sign-?off|signature|genehmigung|unterschrift|aprobación|validation|verification)\b[^.!?\n]{0,60}?"
       r"\b(?:nachgeholt|nachgereicht|(?:done|completed|obtained|given|added)\s{1,3}(?:later|afterwards|retroactively)|follow\s{1,3}later)\b"
       r"|\b(?:forced?|pushed?|rush(?:ed)?)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?through\b|\bpush\s{1,3}(?:it|them|both|this)\s{1,3}through\b"
@@ -623,7 +625,7 @@ _rule("kept_from_oversight", "secrecy", 0.6, 0.3, None,
       r"|\b(?:disattiv\w{1,4}|deaktivier\w{0,4}|désactiv\w{1,4}|desactiv\w{1,4}|wyłącz\w{0,4}|uitschakel\w{0,4}|uit\s{1,3}te\s{1,3}schakelen|schalten\s{1,3}sie)\b[^.!?\n]{0,40}?"
       r"\b(?:avvis\w|benachrichtigung\w{0,2}|hinweis\w{0,2}|avis|aviso|alerta|alerte|melding|powiadomie\w{1,3}|notifica\w{0,4}|notification)\b"
       r"|\b(?:do\s{1,3}not|don't|dont|not\s{1,3}to)\s{1,3}send\s{1,3}(?:the\s{1,3}|any\s{1,3}|a\s{1,3}|your\s{1,3})?(?:usual\s{1,3}|normal\s{1,3}|standard\s{1,3}|automatic\s{1,3})?[^.!?\n]{0,40}?"
-      r"\b(?:changed?|change\s{1,3}(?:notice|confirmation)|confirmation|notification|alert)\b(?=[^.!?\n]{0,60}\b(?:old|previous|former|usual|bank|account)\b)"
+      r"\b(?:changed?|change\s{1,3}(?:notice|confirmation|notification|alert))\b(?=[^.!?\n]{0,60}\b(?:old|previous|former|usual|bank|account)\b)"
       r"|\b(?:do\s{1,3}not|don't)\s{1,3}forward\s{1,3}to\b",
       finance=0.75, bank_change=0.75)
 # 6. Paying twice, again, extra, early or in a lump sum, or ignoring credits so that more is paid.
@@ -637,7 +639,8 @@ _rule("pay_more", "extra_payment", 0.6, 0.2, None,
       r"|\badd\s{1,3}(?:an?\s{1,3}|the\s{1,3})?(?:[$€£]|[A-Z]{3}\s?)?\d[\d,.]{0,12}\s{0,3}(?:\w{1,20}\s{1,3}){0,4}?to\s{1,3}(?:this|the|your|the\s{1,3}next|your\s{1,3}next)\s{1,3}(?:payment|transfer|remittance)\b"
       r"|\b(?:extra|zusätzlich\w{0,2}|supplémentaire|adicional|aggiuntiv\w|dodatkow\w{1,2})\b[^.!?\n]{0,30}?\b(?:over\s{1,3}te\s{1,3}maken|überweis\w*|auszuzahlen|zahlen|payer|verser|pagar|pagare|transferir|zapłac\w*|przelać)\b"
       r"|\b(?:over\s{1,3}te\s{1,3}maken|überweis\w*|payer|verser|pagar|pagare|transferir)\b[^.!?\n]{0,30}?\b(?:extra|zusätzlich\w{0,2}|supplémentaire|adicional|aggiuntiv\w)\b"
-      r"|\b(?:lump\s{1,3}sum|in\s{1,3}full)\b[^.!?\n]{0,40}?\b(?:rather\s{1,3}than|instead\s{1,3}of|not\s{1,3}the\s{1,3}usual)\b[^.!?\n]{0,20}?\b(?:monthly|instal?lments?|schedule|payments)\b"
+      r"|\b(?:now|today|this\s{1,3}(?:month|week)|immediately|at\s{1,3}once)\b[^.!?\n]{0,40}?\b(?:lump\s{1,3}sum|in\s{1,3}full)\b[^.!?\n]{0,40}?\b(?:rather\s{1,3}than|instead\s{1,3}of|not\s{1,3}the\s{1,3}usual)\b[^.!?\n]{0,20}?\b(?:monthly|instal?lments?|schedule|payments)\b"
+      r"|\b(?:lump\s{1,3}sum|in\s{1,3}full)\b[^.!?\n]{0,20}?\b(?:now|today|this\s{1,3}(?:month|week)|immediately|at\s{1,3}once)\b[^.!?\n]{0,30}?\b(?:rather\s{1,3}than|instead\s{1,3}of|not\s{1,3}the\s{1,3}usual)\b[^.!?\n]{0,20}?\b(?:monthly|instal?lments?|schedule|payments)\b"
       r"|\b(?:pay|release|settle|issue)\b[^.!?\n]{0,40}?\bremaining\s{1,3}\d{1,3}\s{1,3}(?:months|instal?lments)\b"
       r"|\b(?:release|pay|post)\b[^.!?\n]{0,40}?\b(?:unapproved|unmatched|unverified|not\s{1,3}yet\s{1,3}approved)\s{1,3}(?:\w{1,20}\s{1,3})?(?:invoices?|items?|bills?)\b"
       r"|\b(?:reverse|undo|reset|reopen)\s{1,3}(?:that|the|this|its)\s{1,3}(?:paid\s{1,3}|payment\s{1,3})?status\b"
@@ -862,7 +865,11 @@ _ROUTINE = re.compile(r"\b(?:remittance(?:\s+advice)?|payment\s+(?:confirmation|
 # A vendor's warning about fraud ("we will never ask you to change our bank details by email") names the
 # very actions it warns against: in its sentence, only override, role and address signals count.
 _WARNING = re.compile(r"\b(?:we|our\s+\w+)\s+(?:will\s+)?never\s+(?:ask|request|send|change|contact)\b|\bwill\s+never\s+(?:ask|request|notify|contact)\b"
-                      r"|\bif\s+you\s+(?:ever\s+)?receive\s+(?:such|a|any)\s+(?:request|e-?mail|message)\b", _I)
+                      r"|\bif\s+you\s+(?:ever\s+)?receive\s+(?:such|a|any)\s+(?:request|e-?mail|message)\b"
+                      r"|\b(?:please\s+)?(?:never|do\s+not|don't)\s+(?:pay|change|update|act|amend)\b[^.!?\n]{0,60}?\bwithout\s+(?:first\s+)?(?:calling|confirming|verifying|checking|speaking)\b"
+                      r"|\bne\s+(?:vous\s+)?(?:demanderons|demandons|demanderont)\s+jamais\b|\b(?:werden|würden)\s+(?:Sie|Ihnen)\s+(?:nie|niemals)\b|\b(?:nie|niemals)\s+bitten\b"
+                      r"|\bnunca\s+(?:le|les|lhe|vos)\s+(?:pediremos|pedimos|pedirá|solicitaremos|solicitamos)\b|\bnon\s+vi\s+(?:chiederemo|chiediamo)\s+mai\b"
+                      r"|\b(?:zullen|vragen)\s+(?:u|wij\s+u|we\s+u)\s+nooit\b|\bnigdy\s+nie\s+(?:prosimy|poprosimy|prosi)\b", _I)
 _WARNING_KEEPS = ("override", "role", "address", "markup", "output")
 
 # Phrases that keep an ordinary finance request ordinary: paying to the account on file.
