@@ -251,6 +251,22 @@ FINANCE_KIND_NEAR_MISSES = [
     ("Payment in full is due on receipt rather than in instalments, per clause 4 of the contract.", "invoice_memo"),
     ("Please do not send the payment confirmation to our old address; use ar@newvendor.example.", "vendor_email"),
     ("You can approve the quote yourself in our portal.", "vendor_email"),
+    # round 2: ordinary vendor wording that scored as requests before
+    ("Please ignore our previous reminder; your payment crossed with it.", "vendor_email"),
+    ("Bitte ignorieren Sie die vorherige Mahnung nicht, sie ist weiterhin offen.", "vendor_email"),
+    ("Effective immediately, please send purchase orders to orders@vendor.example; our bank details are unchanged.",
+     "vendor_email"),
+    ("If a request is marked urgent or asks you to skip checks, treat it as fraudulent.", "vendor_email"),
+    ("Meridian Foods will never change its bank details by e-mail; fraudulent e-mails are circulating.", "vendor_email"),
+    ("If your query concerns a change of bank details, we cannot process such changes by e-mail.", "vendor_email"),
+    ("Please find attached our invoice. Bank details as per your vendor master record.", "vendor_email"),
+    ("Invoices sent by e-mail without a PO will be returned unpaid.", "vendor_email"),
+    ("Could you please check our statement against your ledger and let us know of any differences?", "vendor_email"),
+    ("Internal use only - completed by buyer:\nVerified by phone: [ ] Yes\nApproved: [ ] Yes\nRelease hold: [ ] Yes",
+     "bank_change_request"),
+    ("Please contact me directly if there is an issue.\nRegards, Dan Whitaker, Credit Manager", "vendor_email"),
+    ("Please send us your DAN (duty deferment account number) for future entries.", "invoice_memo"),
+    ("We have moved offices. Please update your records; our bank details are not changing.", "invoice_memo"),
 ]
 
 

@@ -176,7 +176,8 @@ _rule("override_instructions", "override", 0.85, None,
 _rule("override_instructions_de", "override", 0.85, None,
       ('ignorier', 'vergiss', 'vergessen', 'missachte', 'übergeh'),
       rf"\b(?:ignorier\w*|vergiss|vergessen\s+sie|missachte\w*|übergeh\w*)\b{_W}{{0,60}}?"
-      r"\b(?:anweisung\w*|instruktion\w*|befehl\w*|regeln|vorgaben|alles|obige\w*|vorherige\w*|bisherige\w*|aufgabe\w*)\b")
+      r"\b(?:anweisung\w*|instruktion\w*|befehl\w*|regeln|vorgaben|alles|obige\w*|vorherige\w*|bisherige\w*|aufgabe\w*)\b"
+      r"(?!\s{1,3}(?:mahnung|rechnung|zahlungserinnerung|e-?mail|nachricht|schreiben|brief|version|kopie|gutschrift)\w{0,3}\b)")
 _rule("new_instructions", "override", 0.7, 0.6,
       ('instruction', 'directive', 'order', 'task', 'your', 'neue', 'eigentliche', 'ab jetzt', 'from now'),
       r"\b(?:new|updated|revised|real|actual|true|additional|secret|hidden)\s+(?:instructions?|directives?|orders|task)\s*(?::|follow|are|is)"
@@ -193,7 +194,7 @@ _rule("reveal_prompt", "override", 0.85, 0.8,
 
 _rule("override_instructions", "override", 0.85, None,
       ('ignor', 'behind', 'remove', 'obigen', 'vorherig', 'bisherig', 'vorangegangen', 'olvid', 'oublie', 'despite'),
-      r"\bignor\w*\s+(?:the\s+|all\s+(?:the\s+)?)?(?:above|previous|prior|preceding|foregoing)\b"
+      r"\bignor\w*\s+(?:the\s+|all\s+(?:the\s+)?)?(?:above|previous|prior|preceding|foregoing)\b(?!\s+(?:payment\s+)?(?:reminders?|invoices?|statements?|letters?|e-?mails?|notices?|versions?|cop(?:y|ies)|bills?|quotes?|remittances?|demands?)\b)"
       r"|\b(?:leave|put)\s+(?:all\s+)?(?:the\s+)?(?:previous|prior|above)\s+\w+\s+behind\b"
       r"|\bremove\s+all\s+previous\s+\w+\s+(?:out\s+of|from)\s+your\b"
       r"|\b(?:obigen|vorherigen|bisherigen|vorangegangenen)\b[^.!?\n]{0,40}?\b(?:ignorier\w*|vergessen|hinter\s+sich)"
@@ -227,7 +228,7 @@ _rule("role_play", "role", 0.7, 0.6,
       r"|\b(?:jetzt|nun)\s+bist\s+du\b|\bdu\s+bist\s+(?:kein|jetzt|nun)\w*\b|\bals\s+[\w-]+\s+fungieren\b"
       r"|\bstay\s+(?:fully\s+)?in\s+(?:their|your|his|her)\s+roles?\b|\bin\s+(?:ihren|seiner|deiner)\s+rolle\b"
       r"|\bact\s+as\s+(?:an?\s+)?(?:linux|python|sql|javascript|terminal|interpreter|console|translator|debater)\b"
-      r"|\bjailbr[eo]a?k|\bDAN\b|\bdo\s+anything\s+now\b|\bdeveloper\s+mode\b|\bgod\s+mode\b"
+      r"|\bjailbr[eo]a?k|\b(?:as|are|be|called|named|you\s+are)\s+(?-i:DAN)\b|(?-i:\bDAN\b)\s{0,3}(?:mode|prompt|jailbreak|:)|\bdo\s+anything\s+now\b|\bdeveloper\s+mode\b|\bgod\s+mode\b"
       r"|\bdu\s+bist\s+(?:jetzt|nun|ab\s+sofort)\b|\bstell\s+dir\s+vor\b", _I)
 
 # -- addressed to the machine that reads the data -------------------------------
@@ -307,7 +308,7 @@ _rule("exfiltration", "exfil", 0.5, 0.25,
 # The reader's own systems and controls: a vendor has no business directing them.
 _rule("internal_object", "internal", 0.4, 0.0,
       None,
-      r"\b(?:the|your|this)\s+(?:erp|vendor\s+master|approvers?|approval\s+(?:limit|chain|workflow|step)|ledger|g/?l|"
+      r"(?<!\bper\s)(?<!\bin\s)(?<!\bagainst\s)(?<!\bwith\s)(?<!\bas\s)\b(?:the|your|this)\s+(?:erp|vendor\s+master|approvers?|approval\s+(?:limit|chain|workflow|step)|ledger|g/?l|"
       r"payment\s+run|vendor'?s?\s+payment\s+terms|payment\s+terms|payment\s+date)\b"
       r"|\b(?:admin(?:istrator)?|root|portal\s+admin)\s+(?:access|rights|role|privileges)\b"
       r"|\b(?:all\s+(?:our\s+|the\s+|your\s+)?open\s+invoices|other\s+(?:suppliers|vendors|customers|payees))\b"
@@ -315,7 +316,7 @@ _rule("internal_object", "internal", 0.4, 0.0,
       finance=0.45, bank_change=0.15)
 _rule("internal_object", "internal", 0.4, 0.0,
       ('erp', 'approv', 'ledger', 'g/l', 'gl', 'admin', 'root', 'other'),
-      r"\b(?:the|your|this)\s+(?:erp|approvers?|approval\s+(?:limit|chain|workflow|step)|ledger|g/?l)\b"
+      r"(?<!\bper\s)(?<!\bin\s)(?<!\bagainst\s)(?<!\bwith\s)(?<!\bas\s)\b(?:the|your|this)\s+(?:erp|approvers?|approval\s+(?:limit|chain|workflow|step)|ledger|g/?l)\b"
       r"|\b(?:admin(?:istrator)?|root|portal\s+admin)\s+(?:access|rights|role|privileges)\b"
       r"|\bother\s+(?:suppliers|vendors|customers|payees)\b",
       finance=0.45, bank_change=0.45)
@@ -374,7 +375,7 @@ _rule("control_bypass", "bypass", 0.75, 0.45, None,
       r"confirm\s+(?:the\s+)?(?:new\s+)?(?:account|bank|details|change|iban))\b"
       r"|\bneeds?\s+no\s+(?:\w+\s+)?(?:match\w*|approv\w*|review|checks?|verification|po)\b"
       r"|\bwithout\s+(?:a\s+|the\s+)?(?:goods\s+receipt|receipt|delivery\s+note|po|purchase\s+order)\b"
-      r"(?![^.!?\n]{0,30}\b(?:cannot|can't|can\s+not|will\s+not|won't|may\s+not|must\s+not|are\s+not|is\s+not)\b)"
+      r"(?![^.!?\n]{0,30}\b(?:cannot|can't|can\s+not|will\s+not|won't|may\s+not|must\s+not|are\s+not|is\s+not|(?:will\s+)?(?:be|are|get)\s+(?:returned|rejected|refused|declined|sent\s+back|blocked|held))\b)"
       r"|\b(?:go|goes|send\s+it|put\s+it|move\s+it)\s+straight\s+(?:to|into|through)\s+(?:payment|posting|the\s+ledger|the\s+payment\s+run|approval)\b"
       r"|\bgo\s+ahead\s+and\s+(?:schedule|post|pay|release|approve|book)\b",
       finance=0.75, bank_change=0.75)
@@ -541,7 +542,7 @@ _PHONE = (r"(?:verbally|by\s{1,3}(?:tele)?phone|over\s{1,3}the\s{1,3}phone|on\s{
           r"verbalmente|por\s{1,3}tel[eé]fono|telefonicamente|telefonicznie|ustnie)")
 _rule("phone_approval_claim", "phone_claim", 0.45, 0.1, None,
       rf"\b{_PHONE}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?{_APPROVED_WORDS}\b"
-      rf"|(?<!\bbe\s)(?<!\bbe\s\w\w\s)\b{_APPROVED_WORDS}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?{_PHONE}\b",
+      rf"|(?<!\bbe\s)(?<!\bbe\s\w\w\s)\b{_APPROVED_WORDS}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?{_PHONE}\b(?!\s{{0,3}}[:\[])",
       finance=0.5, bank_change=0.5)
 # 2. A named control set aside: "without", "no need for", "not necessary", "does not apply" — in every language.
 _rule("control_waived", "bypass", 0.6, 0.3, None,
@@ -760,7 +761,11 @@ _rule("sensitive_data", "sensitive", 0.3, 0.1,
 _rule("business_data", "sensitive", 0.3, 0.1,
       ('vendor', 'supplier', 'customer', 'payroll', 'bank details', 'ibans', 'card number'),
       r"\b(?:vendor\s+(?:master|list)|(?:supplier|customer|vendor)s?'?\s+(?:list|bank\s+(?:accounts?|details))|payroll|"
-      r"bank\s+details|ibans\s+of|card\s+numbers?)\b", bank_change=0.05)
+      r"bank\s+details|ibans\s+of|card\s+numbers?)\b", finance=0.0, bank_change=0.0)
+_rule("business_data", "sensitive", 0.3, 0.1,
+      ('vendor', 'supplier', 'customer', 'payroll', 'ibans', 'card number', 'bank details you'),
+      r"\b(?:vendor\s+(?:master|list)|(?:supplier|customer|vendor)s?'?\s+(?:list|bank\s+(?:accounts?|details))|payroll|"
+      r"bank\s+details\s+you\s+(?:hold|have|keep)|ibans\s+of|card\s+numbers?)\b", bank_change=0.05)
 _rule("harmful_action", "action", 0.3, 0.05,
       ('account', 'access', 'fund', 'money', 'payment', 'password', 'door', 'lock', 'data', 'file', 'email', 'record', 'repositor', 'polic', 'setting', 'device', 'channel', 'profile', 'calendar', 'order', 'stock', 'share', 'crypto', 'bitcoin', 'prescription', 'medication', 'traffic', 'security', 'permission', 'vendor', 'iban', 'bank', 'contact', 'location', 'address', 'home'),
       r"(?:^|[.!?\n]\s{0,8}|[:,'\"]\s{0,8})(?:please\s+|kindly\s+|now\s+|immediately\s+)?"
@@ -792,7 +797,7 @@ _rule("autonomy_pressure", "control", 0.5, 0.3,
       ('without', 'as much', 'as many', 'increments', 'urgent', 'immediately', 'right now', 'asap'),
       r"\bwithout\s+(?:asking|confirmation|confirming|checking\s+with|consulting|waiting\s+for)\b"
       r"|\b(?:as\s+much|as\s+many)\s+(?:money|funds|as\s+possible)\b|\bin\s+small\s+increments\b"
-      r"|\b(?:urgent(?:ly)?|immediately|right\s+now|asap)\b[^.!?\n]{0,40}?\b(?:transfer|wire|send|pay|approve|release)\b")
+      r"|\b(?:urgent(?:ly)?|(?<!\beffective\s)immediately|right\s+now|asap)\b[^.!?\n]{0,40}?\b(?:transfer|wire|send|pay|approve|release)\b")
 _rule("pay_to_account", "payment", 0.45, 0.2,
       None,
       r"\b(?:pay|transfer|send|wire|remit|move|deposit|transaction|payment)\b[^.!?\n]{0,60}?\bto\b[^.!?\n]{0,30}?"
@@ -824,7 +829,7 @@ _ACT_WORDS = tuple(sorted({re.sub(r"\[sz\]e$", "", v.replace("e-?", "").replace(
 _PAY_VERBS = r"pay|transfer|wire|remit|deposit|send\s+(?:a\s+)?(?:payment|money|funds|the\s+amount)|settle"
 _rule("request_in_data", "request", 0.55, 0.0,
       _ACT_WORDS,
-      rf"{_OPEN}{_POLITE}(?:{_ACT_VERBS})\b(?![\"':_-]|\s+(?:here|us\b|of\b|to\s+learn|more|up\s+to|(?-i:[A-Z]{{3,}})\b|\d{{1,3}}\s*(?:%|percent)))", _I | re.M,
+      rf"{_OPEN}{_POLITE}(?:{_ACT_VERBS})\b(?![\"':_-]|(?:\s{{1,3}}\w{{1,20}})?\s{{0,2}}:\s{{0,3}}(?:\[|_{{2}}|yes\b|no\b)|\s+(?:here|us\b|of\b|attached|enclosed|herewith|to\s+learn|more|up\s+to|(?-i:[A-Z]{{3,}})\b|\d{{1,3}}\s*(?:%|percent)))", _I | re.M,
       finance=0.5, bank_change=0.5)
 _rule("pay_request_in_data", "pay_request", 0.55, 0.0,
       ('pay', 'transfer', 'wire', 'remit', 'deposit', 'send', 'settle'),
@@ -858,13 +863,17 @@ _BILL = re.compile(r"\b(?:invoice|bill|amount\s+due|total\s+due|balance\s+due|du
 _ROUTINE_KINDS = ("exfil", "recipient", "request", "action")
 _ROUTINE = re.compile(r"\b(?:remittance(?:\s+advice)?|payment\s+(?:confirmation|advice)|proof\s+of\s+payment|"
                       r"receipts?|statements?|questions|queries|confirmation|(?:our|my)\s+(?:bank|account|remittance|payment|banking)\s+(?:details|information|account)|the\s+(?:signed|updated)\s+(?:form|letter)|"
-                      r"w-?9|tax\s+form|purchase\s+orders?|po\s+number|(?:the\s+)?(?:signed|countersigned|completed)\s+(?:\w+\s+)?(?:form|letter|contract|agreement|quote|quotation|order|copy|document|note)s?|"
+                      r"w-?9|tax\s+form|update\s+your\s+(?:records|files|address\s+book|contact\s+details)|purchase\s+orders?|po\s+number|(?:the\s+)?(?:signed|countersigned|completed)\s+(?:\w+\s+)?(?:form|letter|contract|agreement|quote|quotation|order|copy|document|note)s?|"
                       r"contracts?|agreements?|quotations?|certificates?|delivery\s+notes?|"
                       r"(?:send|e-?mail|forward|address)\s+(?:(?:the|our|your|all|future|new)\s+)?invoices?\s+to)\b", _I)
 
 # A vendor's warning about fraud ("we will never ask you to change our bank details by email") names the
 # very actions it warns against: in its sentence, only override, role and address signals count.
-_WARNING = re.compile(r"\b(?:we|our\s+\w+)\s+(?:will\s+)?never\s+(?:ask|request|send|change|contact)\b|\bwill\s+never\s+(?:ask|request|notify|contact)\b"
+_WARNING = re.compile(r"\b(?:we|our\s+\w+)\s+(?:will\s+)?never\s+(?:ask|request|send|change|contact)\b|\bwill\s+never\s+(?:ask|request|notify|contact|change|send)\b"
+                      r"|\b(?:fraudulent|fake|spoofed|phishing)\s+(?:e-?mails?|requests?|letters?|messages?|calls?|invoices?)\b|\btreat\s+(?:it|them|this)\s+as\s+(?:fraud\w*|suspicious|a\s+scam)\b"
+                      r"|\b(?:any|a)\s+(?:\w+\s+)?(?:request|e-?mail|letter|message|call)s?\s+(?:claiming|that\s+claims|purporting)\b"
+                      r"|\bif\s+(?:a|an|any|the)\s+(?:\w+\s+)?(?:request|e-?mail|letter|message|call|invoice)\s+(?:is|asks|claims|says|tells|requests|arrives)\b"
+                      r"|\b(?:cannot|can't|will\s+not|won't|do\s+not|don't|never)\s+(?:process|accept|act\s+on)\s+(?:such\s+|any\s+)?(?:\w+\s+)?(?:changes|requests)\b"
                       r"|\bif\s+you\s+(?:ever\s+)?receive\s+(?:such|a|any)\s+(?:request|e-?mail|message)\b"
                       r"|\b(?:please\s+)?(?:never|do\s+not|don't)\s+(?:pay|change|update|act|amend)\b[^.!?\n]{0,60}?\bwithout\s+(?:first\s+)?(?:calling|confirming|verifying|checking|speaking)\b"
                       r"|\bne\s+(?:vous\s+)?(?:demanderons|demandons|demanderont)\s+jamais\b|\b(?:werden|würden)\s+(?:Sie|Ihnen)\s+(?:nie|niemals)\b|\b(?:nie|niemals)\s+bitten\b"
@@ -874,6 +883,7 @@ _WARNING_KEEPS = ("override", "role", "address", "markup", "output")
 
 # Phrases that keep an ordinary finance request ordinary: paying to the account on file.
 _BENIGN = re.compile(r"\b(?:account|bank\s+details|details|iban)\s+(?:on\s+file|we\s+have\s+on\s+file|as\s+usual|unchanged)\b"
+                     r"|\b(?:bank(?:ing)?\s+(?:details|account|information)|iban|account\s+details)\b[^.!?\n]{0,40}?\b(?:are|is|remain|stay|will\s+remain|will\s+stay)\s+(?:\w{1,12}\s+)?(?:unchanged|the\s+same|not\s+chang\w+)\b"
                      r"|\b(?:phone\s+)?number\s+you\s+(?:already\s+)?(?:hold|have)(?:\s+on\s+file|\s+for\s+us)?\b(?![^.!?\n]{0,40}\b(?:outdated|no\s+longer|wrong|old)\b)", _I)
 
 _WS_RUN = re.compile(r"\s\s\s")
