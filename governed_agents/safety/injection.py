@@ -752,6 +752,147 @@ _rule("narrowed_audience", "secrecy", 0.6, 0.3, None,
       r"|\bonly\s{1,3}(?:the\s{1,3})?(?:\w{1,20}\s{1,3}){0,2}?(?:needs?|should|has)\s{1,3}to\s{1,3}(?:see|know|be\s{1,3}(?:told|informed|copied))\b",
       finance=0.7, bank_change=0.7)
 
+# -- round 2 (2026-12): the same kinds, said in more general words ------------------------------------
+_DONE = (r"(?:done|completed?|carried\s{1,3}out|performed|covered|handled|taken\s{1,3}care\s{1,3}of|given|granted|obtained|"
+         r"durchgeführt|erfolgt|erledigt|erteilt|vorgenommen|effectuée?s?|faite?s?|réalisée?s?|donnée?|realizad[ao]s?|efectuad[ao]s?|hech[ao]s?|dad[ao]|"
+         r"feit[ao]s?|efetuad[ao]s?|fatt[ao]|effettuat[ao]|eseguit[ao]|dat[ao]|gedaan|uitgevoerd|gegeven|wykonan\w{1,3}|przeprowadzon\w{1,3}|dokonan\w{1,3}|"
+         + _APPROVED_WORDS[3:-1] + r")")
+_OUR_SIDE = (r"(?:on\s{1,3}our\s{1,3}(?:side|end)|from\s{1,3}our\s{1,3}side|by\s{1,3}(?:us|ourselves|our\s{1,3}(?:bank|team|finance|side|director|controller|own\s{1,3}\w{1,20}))|"
+             r"by\s{1,3}the\s{1,3}(?:requester|sender|vendor|supplier)(?:'s\s{1,3}\w{1,20})?|bei\s{1,3}uns|von\s{1,3}uns|unsererseits|de\s{1,3}notre\s{1,3}côté|par\s{1,3}nos\s{1,3}soins|"
+             r"por\s{1,3}nuestra\s{1,3}parte|de\s{1,3}nuestro\s{1,3}lado|da\s{1,3}parte\s{1,3}nostra|da\s{1,3}noi|do\s{1,3}nosso\s{1,3}lado|aan\s{1,3}onze\s{1,3}kant|door\s{1,3}ons|"
+             r"po\s{1,3}naszej\s{1,3}stronie|przez\s{1,3}nas)")
+_YOUR_PERSON = (r"(?:your|ihre?[mnrs]?|votre|vos|su|sus|vostr[oaie]|vossa|vosso|jullie|uw|wasz\w{0,3}|the\s{1,3}customer's|the\s{1,3}buyer's)\s{1,3}"
+                r"(?:\w{1,20}\s{1,3}){0,2}?(?:colleague|kollegin|kollege|collègue|colega|collega|director|directeur|direktor|directora?|diretor|direttore|controller|"
+                r"treasur\w{1,4}|cfo|ceo|manager|kierownik\w{0,3}|leiter\w{0,2}|responsable|responsabile|head|team|department|afdeling|abteilung|service|platform|plateforme|"
+                r"system|systeme?|sistema|administra\w{1,6}|amministrator\w{0,2}|buyer|einkäufer|acheteur|comprador|it\s{1,3}manager|budget\s{1,3}holder|purchasing|procurement)")
+# 1b. A check said to be done already, by the sender itself, or by someone of the buyer's the sender names.
+_rule("control_elsewhere_claim", "claim", 0.55, 0.2, None,
+      rf"\b{_CHECK_NOUNS}\w{{0,12}}\b[^.!?\n;]{{0,60}}?\b(?:already|bereits|schon|déjà|ya|já|già|al|już|previously)\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,3}}?{_DONE}\b"
+      rf"|\b{_CHECK_NOUNS}\w{{0,12}}\b[^.!?\n;]{{0,60}}?\b{_DONE}\b[^.!?\n;]{{0,40}}?{_OUR_SIDE}"
+      rf"|\b{_CHECK_NOUNS}\w{{0,12}}\b[^.!?\n;]{{0,60}}?{_OUR_SIDE}[^.!?\n;]{{0,40}}?\b{_DONE}\b"
+      rf"|\b{_CHECK_NOUNS}\w{{0,12}}\b[^.!?\n;]{{0,60}}?\b(?:by|von|par|por|da|door|przez)\s{{1,3}}{_YOUR_PERSON}\b[^.!?\n;]{{0,40}}?\b{_DONE}\b"
+      rf"|\b{_CHECK_NOUNS}\w{{0,12}}\b[^.!?\n;]{{0,40}}?\b{_DONE}\s{{1,3}}(?:by|von|par|por|da|door|przez)\s{{1,3}}{_YOUR_PERSON}\b"
+      r"|\b(?:treated|deemed|considered|regarded|counted)\s{1,3}(?:as\s{1,3})?(?:being\s{1,3})?(?:approved|granted|verified|authori[sz]ed|cleared|signed\s{1,3}off|consent|pre-?approved)\b"
+      r"|\bconsider\s{1,3}this\s{1,3}(?:e-?mail|letter|message|note|reply)\s{1,3}(?:as\s{1,3})?(?:my|our|the|your|a)\s{1,3}(?:call|callback|call-?back|confirmation|verification|approval)\b"
+      r"|\b(?:is|are)\s{1,3}all\s{1,3}the\s{1,3}(?:confirmation|verification|proof|approval)\s{1,3}(?:you|we|needed)\b"
+      r"|\b(?:covers?|applies\s{1,3}to)\s{1,3}the\s{1,3}(?:rest|others)\b",
+      finance=0.7, bank_change=0.7)
+# 2b. The control done after the payment ("verify later", "I'll approve retroactively", "after the payment rather than before").
+_rule("control_afterwards", "bypass", 0.6, 0.3, None,
+      r"\b(?:(?:verif\w{0,8}|approv\w{0,5}|validat\w{0,5}|check\w{0,3})(?:\s{1,3}(?:it|them|this|that|the\s{1,3}(?:change|details|account|invoice|payment|invoices|payments)))?"
+      r"|sign(?:\s{1,3}(?:it|them))?(?:\s{1,3}off)?|do(?:ing)?\s{1,3}(?:it|the\s{1,3}call)|confirm\w{0,3}\s{1,3}(?:it|them))\s{1,3}"
+      r"(?:later|afterwards|retrospectively|retroactively|after\s{1,3}the\s{1,3}(?:payment|fact|run|transfer)|nachträglich|a\s{1,3}posteriori|"
+      r"rétroactivement|retroactivamente|retroattivamente|achteraf|po\s{1,3}fakcie|po\s{1,3}powrocie|bei\s{1,3}rückkehr|à\s{1,3}son\s{1,3}retour)\b"
+      r"|\b(?:after|once)\s{1,3}the\s{1,3}payment\s{1,3}(?:rather\s{1,3}than|instead\s{1,3}of)\s{1,3}before\b"
+      r"|\b(?:put|push|get|rush)\s{1,3}(?:it|this|them|the\s{1,3}\w{1,20})\s{1,3}(?:through|thru)\b|\bpush\s{1,3}(?:it\s{1,3})?thru\b"
+      r"|\b(?:not\s{1,3}necessary|no\s{1,3}need|don't|dont|do\s{1,3}not|need\s{1,3}not|needn't|not)\s{1,3}(?:to\s{1,3})?wait\s{1,3}for\s{1,3}"
+      r"(?:the\s{1,3}|her|him|them|a\s{1,3}|any\s{1,3}|our\s{1,3}|your\s{1,3})?(?:\w{1,20}\s{1,3}){0,2}?(?:approv\w{0,5}|notice|form|letter|callback|call|confirmation|receipt|signature|sign-?off|normal|usual|formal|review|her|him|them|goods|po)\b"
+      r"|\b(?:sans|sin|sem|senza|zonder|bez)\s{1,3}(?:attendre|esperar|aguardar|attendere|te\s{1,3}wachten|wachten\s{1,3}op|czekania)\b|\bohne\s{1,3}[^.!?\n]{0,40}?abzuwarten\b",
+      finance=0.6, bank_change=0.6)
+# 7b. A status of the buyer's records set by the sender: "mark the PO as fully received", "tag as compliant", "set it to active".
+_STATUS = (r"(?:(?:fully\s{1,3})?received|complete[d]?|(?:[\w-]{1,20}-)?compliant|signed\s{1,3}off|granted|active|actif|activ[oa]|attiv[oa]|actief|aktiv|"
+           r"unpaid|onbetaald|impayée?|no\s{1,3}pagad[ao]|unbezahlt|trusted|verified|approved|matched|cleared|paid|reviewed|low[- ]risk|"
+           r"aprobad[ao]s?|aprovad[ao]s?|approuvée?s?|validée?s?|approvat[ao]|goedgekeurd|freigegeben|genehmigt|zaakceptowan\w{1,3}|zatwierdzon\w{1,3}|"
+           r"betaald|bezahlt|payée?s?|pagad[ao]s?|pagat[ao])")
+_rule("status_set", "control_field", 0.6, 0.3, None,
+      r"\b(?:mark|tag|flag|set|record|treat|classify|register|enter|log|book|marqu\w{1,4}|marc\w{1,4}|considerar|consideren|tratar|trate[mn]?|zet|zetten|gezet|markier\w{0,3}|setz\w{0,3}|"
+      r"oznacz\w{0,4}|wpis\w{0,4}|enregistr\w{1,4}|passer)\b[^.!?\n;]{0,50}?"
+      r"\b(?:as|als|como|comme|come|jako|to|à|a|op|auf|na)\s{1,3}['\"\u201c\u00ab]?\s{0,2}" + _STATUS + r"\b"
+      r"|\b(?:mark|tag|flag|set|record|considerar|consider)\s{1,3}(?:it|this|them|esta\s{1,3}\w{1,20}|this\s{1,3}\w{1,20})\s{1,3}" + _STATUS + r"\b"
+      r"|\b(?:flag|mark|set|tick)\s{1,3}the\s{1,3}(?:approval|verification|callback|receipt|review)\s{1,3}(?:field|box|flag|status)\b"
+      r"|\b(?:status|statut|estado|stato|betaalstatus|zahlungsstatus)[\w-]{0,12}\b[^.!?\n;]{0,40}?\b(?:op|auf|à|a|to|en)\s{1,3}['\"\u201c\u00ab]?\s{0,2}" + _STATUS + r"\b"
+      r"|\bw\s{1,3}systemie,?\s{1,3}że\b|\b(?:enter|record|note|log)\s{1,3}(?:in\s{1,3}(?:the|your)\s{1,3}system\s{1,3})?that\s{1,3}(?:it|the\s{1,3}\w{1,20})\s{1,3}(?:was|has\s{1,3}been|is)\s{1,3}(?:approved|signed\s{1,3}off|verified)\b",
+      finance=0.7, bank_change=0.7)
+# 4b. Approvals or the ticket routed to a person or an address the sender names.
+_rule("approval_routing", "routing", 0.55, 0.2, None,
+      r"\b(?:route|send|forward|direct|assign|redirect|re-?assign|pass)\w{0,3}\s{1,3}(?:all\s{1,3})?(?:future\s{1,3})?(?:the\s{1,3}|our\s{1,3}|any\s{1,3}|this\s{1,3})?"
+      r"(?:approvals?|approval\s{1,3}(?:requests?|tasks?)|sign-?offs?|ticket|change\s{1,3}request|workflow\s{1,3}task)\b[^.!?\n]{0,60}?\bto\s{1,3}"
+      r"(?:user\s{1,3}(?:id\s{1,3})?\w{1,30}|(?-i:[A-Z][a-z]{1,20})\b|[\w.+-]{1,40}@)"
+      r"|\bapprovals?\b[^.!?\n]{0,60}?\b(?:route|send|forward|direct|assign)\w{0,3}\s{1,3}(?:them|it|these)\s{1,3}to\s{1,3}(?:(?-i:[A-Z][a-z]{1,20})\b|[\w.+-]{1,40}@)",
+      finance=0.7, bank_change=0.7)
+# 11b. The buyer's internal data asked for: its payment runs, its approvers and limits, its staff, its logins, all suppliers.
+_rule("buyer_data_request", "data_out", 0.55, 0.2, None,
+      r"\b(?:send|forward|export|share|copy|attach|give|provide|include|reply\s{1,3}with|let\s{1,3}us\s{1,3}have|inviar\w{0,4}|enviar\w{0,4}|envoyer|transmettre|facilit\w{1,6}|"
+      r"senden|schicken|sturen|przesłać|prześlij\w{0,2}|mandar|confirm\s{1,3}by\s{1,3}return)\b[^.!?\n]{0,80}?"
+      r"\b(?:payment\s{1,3}(?:run\s{1,3})?files?|payment\s{1,3}runs?\s{1,3}(?:file|report|list)|(?:list|names?|copy)\s{1,3}of\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:approved\s{1,3})?payments|"
+      r"signator(?:y|ies)(?:\s{1,3}list)?|approver\s{1,3}names|approval\s{1,3}limits|names?\s{1,3}of\s{1,3}(?:the\s{1,3})?(?:person|people)\s{1,3}who\s{1,3}approves?|"
+      r"(?:active\s{1,3})?employees|employee\s{1,3}list|staff\s{1,3}list|(?:admin|master|bank|banking|portal)\s{1,3}(?:password|login|credentials)|login\s{1,3}(?:access|details|credentials)|"
+      r"(?:ledger|sub-?ledger)\s{1,3}(?:extract|export|report)|(?:all|every|other)\s{1,3}(?:\w{1,20}\s{1,3})?(?:suppliers|vendors)|bank\s{1,3}accounts\s{1,3}registered|"
+      r"listado\s{1,3}de\s{1,3}proveedores|tutti\s{1,3}i\s{1,3}fornitori|todos\s{1,3}los\s{1,3}proveedores|tous\s{1,3}(?:les|vos)\s{1,3}fournisseurs|fichier\s{1,3}fournisseurs|"
+      r"alle\s{1,3}(?:lieferanten|leveranciers)|wszystkich\s{1,3}dostawców|todos\s{1,3}os\s{1,3}fornecedores)\b",
+      finance=0.7, bank_change=0.7)
+# 5b. Kept from the people who would look: no cc to the buyer, no ticket, not in the report.
+_rule("kept_from_oversight", "secrecy", 0.6, 0.3, None,
+      r"\b(?:do\s{1,3}not|don't|dont|not\s{1,3}to|no\s{1,3}need\s{1,3}to|without|never)\s{1,3}(?:cc(?:ing)?|copy(?:ing)?|loop(?:ing)?\s{1,3}in|involv\w{1,4}|tell(?:ing)?|inform\w{0,3}|notify\w{0,3})\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,2}?(?:buyers?|purchasing|budget\s{1,3}holders?|requesters?|line\s{1,3}managers?|fraud\s{1,3}team|security|contacts?)\b"
+      r"|\b(?:do\s{1,3}not|don't|dont|no\s{1,3}need\s{1,3}to|not\s{1,3}to|without)\s{1,3}(?:open|rais|creat|log|fil)\w{0,4}\s{1,3}(?:a\s{1,3}|an\s{1,3}|any\s{1,3}|the\s{1,3})?(?:\w{1,20}\s{1,3})?(?:ticket|case|change\s{1,3}request|exception)s?\b"
+      r"|\b(?:not\s{1,3}to|do\s{1,3}not|don't|should\s{1,3}not|no)\s{1,3}(?:include|record|register|registren|registrar|log|list)\w{0,2}\b[^.!?\n]{0,40}?\b(?:in|on|en|nel|im|op)\b[^.!?\n]{0,30}?\b(?:reports?|audit|log|register|libro|registro|ledger|list)\b"
+      r"|\b(?:notifications?|alerts?|confirmations?|notices?)\b[^.!?\n]{0,60}?\b(?:switch|turn)\s{1,3}(?:those|them|it|these)\s{1,3}off\b"
+      r"|\bcc'?d\s{1,3}nobody\b|\bbetween\s{1,3}you\s{1,3}and\s{1,3}(?:me|us)\b",
+      finance=0.75, bank_change=0.75)
+# 3b. The callback talked out of, in any words: "no need to ring us", "I'd rather you didn't phone", "inutile de nous rappeler".
+_rule("callback_steering", "callback", 0.6, 0.2, None,
+      r"\b(?:no\s{1,3}need\s{1,3}to|needn't|rather\s{1,3}you\s{1,3}didn't|not\s{1,3}necessary\s{1,3}to|inutile\s{1,3}de|pas\s{1,3}besoin\s{1,3}de|no\s{1,3}hace\s{1,3}falta|no\s{1,3}es\s{1,3}necesario|"
+      r"nicht\s{1,3}nötig|não\s{1,3}é\s{1,3}necessário|non\s{1,3}serve|niet\s{1,3}nodig\s{1,3}om|nie\s{1,3}trzeba)\s{1,3}(?:\w{1,12}\s{1,3}){0,2}?"
+      r"(?:call|phone|ring|rappeler|appeler|llamar\w{0,4}|anrufen|zurückrufen|ligar|chiamar\w{0,4}|bellen|terugbellen|dzwonić)\w{0,3}\b"
+      r"|\b(?:do\s{1,3}not|don't|dont|please\s{1,3}don't)\s{1,3}(?:call|phone|ring)\s{1,3}(?:\w{1,12}\s{1,3})?(?:to|for)\s{1,3}(?:confirm|verif\w{1,8}|check)"
+      r"|\b(?:don't|dont|do\s{1,3}not|doesn't|no)\s{1,3}need\s{1,3}(?:the\s{1,3}|a\s{1,3}|any\s{1,3})?(?:call\s{0,2}-?\s{0,2}back|callback|phone\s{1,3}call|call|verification\s{1,3}call)\b",
+      finance=0.6, bank_change=0.7)
+# 6b. Paying more than the document asks: again, twice, double, the difference or a refund added on top.
+_rule("pay_more", "extra_payment", 0.6, 0.2, None,
+      r"(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:pay|re-?pay|remit|resend|re-?send|transfer|wire)\b[^.!?\n]{0,30}?\b(?:again|twice|a\s{1,3}second\s{1,3}time)\b"
+      r"(?![^.!?\n]{0,30}\b(?:by\s{1,3}mistake|in\s{1,3}error|accidentally|erroneously)\b)"
+      r"|\b(?:paid|pay)\s{1,3}at\s{1,3}(?:2x|double|twice)\b|\b(?:2x|double)\s{1,3}(?:the\s{1,3})?amount\b"
+      r"|\bre-?pay\s{1,3}(?:invoices?|the\s{1,3}invoices?)\b"
+      r"|\b(?:please|kindly|and|then|so)\s{1,3}pay\w{0,3}\s{1,3}(?:the\s{1,3})?(?:difference|gross|full\s{1,3}original\s{1,3}amount)\b"
+      r"|\b(?:add|make)\s{1,3}(?:a\s{1,3}manual\s{1,3}payment|[$€£]\s?\d[\d,.]{0,12}\s{1,3}back)\b"
+      r"|\bpay\w{0,3}\b[^.!?\n]{0,40}?\b(?:for\s{1,3}the\s{1,3}full|in\s{1,3}advance|ahead\s{1,3}of\s{1,3}(?:the\s{1,3})?(?:due|schedule))\b[^.!?\n]{0,40}?\b(?:now|today|before|rather\s{1,3}than|instead)\b",
+      finance=0.75, bank_change=0.75)
+# 10b. Splitting to stay under a limit, and doing something so that the control does not catch it.
+_rule("evade_control", "bypass", 0.6, 0.3, None,
+      r"\bsplit\w{0,3}\b[^.!?\n]{0,60}?\b(?:into|in)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:payments|transfers|invoices|amounts|parts|batches)\b[^.!?\n]{0,40}?\b(?:under|below|each|smaller|limit|threshold|so\s{1,3}(?:it|that))\b"
+      r"|\bsplit\w{0,3}\b[^.!?\n]{0,60}?\binto\s{1,3}(?:several|multiple)\s{1,3}smaller\b"
+      r"|\bso\s{1,3}(?:that\s{1,3})?(?:your\s{1,3}|the\s{1,3})?(?:it|this|they|system|erp|tool|workflow)\s{1,3}(?:does\s{1,3}not|doesn't|do\s{1,3}not|don't|won't|will\s{1,3}not|isn't|is\s{1,3}not)\s{1,3}"
+      r"(?:need|require|trigger|flag|catch|detect|block|reject|hold|hit|go\s{1,3}to|get\s{1,3}flagged|stop)\b"
+      r"|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:ignore|disregard|don't\s{1,3}worry\s{1,3}about|dont\s{1,3}worry\s{1,3}about|never\s{1,3}mind|ignor\w{1,4}|zignorow\w{1,4}|negeren|ignorer|ignorar|ignorare)\s{1,3}"
+      r"(?:the\s{1,3}|any\s{1,3}|this\s{1,3}|that\s{1,3}|l'|el\s{1,3}|la\s{1,3}|de\s{1,3}|il\s{1,3})?(?:[\w-]{1,20}\s{1,3}){0,3}?(?:warnings?|alerts?|flags?|ostrzeżeni\w{1,3}|waarschuwing\w{0,2}|avertissement|advertencia|avviso)\b"
+      r"|\b(?:flags?|warnings?|alerts?)\b[^.!?\n]{0,40}?\b(?:are|is)\s{1,3}(?:a\s{1,3})?false\s{1,3}(?:positives?|alarms?)\b",
+      finance=0.75, bank_change=0.75)
+# 9b. The buyer's people or departments told what to do with the document: "the bookkeeper reading this is asked",
+#     "Die Buchhaltung kann …", "le service comptable peut passer l'écriture", "Message to processing staff:".
+_PROCESSOR = (r"(?:ap|a/p|accounts\s{1,3}payable|payables|accounts\s{1,3}(?:team|staff|department)|bookkeep\w{1,4}|accounting|finance(?:\s{1,3}team)?|ledger|processor|"
+              r"processing\s{1,3}staff|clerk|reviewers?|automated\s{1,3}\w{1,20}|buyer-side\s{1,3}\w{1,20}|buchhaltung|kreditorenbuchhaltung|comptabilité|service\s{1,3}comptable|"
+              r"contabilidad|contabilidade|departamento\s{1,3}de\s{1,3}(?:pagos|contas\s{1,3}a\s{1,3}pagar|cuentas\s{1,3}a\s{1,3}pagar)|crediteurenadministratie|boekhouding|"
+              r"contabilità|amministrazione|księgowość|dział\s{1,3}księgowości|billing\s{1,3}ops|payment\s{1,3}team|betaalautomatisering)")
+_rule("processor_told", "address", 0.5, 0.2, None,
+      rf"\b(?:the\s{{1,3}}|your\s{{1,3}}|die\s{{1,3}}|de\s{{1,3}}|le\s{{1,3}}|la\s{{1,3}}|el\s{{1,3}}|o\s{{1,3}}|votre\s{{1,3}}|uw\s{{1,3}}|jullie\s{{1,3}}|vostra\s{{1,3}})?{_PROCESSOR}"
+      r"(?:\s{1,3}(?:reading\s{1,3}this|who\s{1,3}\w{1,20}\s{1,3}this))?\s{1,3}"
+      r"(?:can|may|should|must|is\s{1,3}asked\s{1,3}to|are\s{1,3}asked\s{1,3}to|kann|soll|darf|peut|doit|puede|debe|pode|deve|kan|moet|mag|può|może|powinn\w{1,3})\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,3}?(?:post|book|pay|release|approve|treat|record|process|enter|mark|set|update|change|bundle|send|skip|ignore|classify|not|"
+      r"erfassen|buchen|zahlen|freigeben|passer|payer|régler|mettre|registrar|pagar|abonar|considerar|dispensar|zetten|boeken|betalen|registrare|pagare|zaksięgować|mettere)\b"
+      r"|\b(?:message|note|instruction|indicación|nota|hinweis|opmerking|remarque)\s{1,3}(?:to|for|para|pour|für|voor|per|an|à)\s{1,3}(?:the\s{1,3}|el\s{1,3}|la\s{1,3}|die\s{1,3}|de\s{1,3})?"
+      + _PROCESSOR + r"(?:\s{1,3}(?:team|staff|department|desk|clerk))?\b\s{0,3}[:,-]"
+      r"|(?:^|[.!?\n]\s{0,3}|-\s{1,3})(?:attention\s{1,3})?(?:processor|reading\s{1,3}agent|buyer-side\s{1,3}agents?|payables\s{1,3}assistant|automated\s{1,3}(?:reviewers?|processing)|"
+      r"for\s{1,3}the\s{1,3}(?:ap|accounts)\s{1,3}(?:clerk|team)'?s?(?:\s{1,3}workflow)?|next\s{1,3}action\s{1,3}for\s{1,3}(?:the\s{1,3})?buyer)\s{0,2}[:,]",
+      _I | re.M, finance=0.55, bank_change=0.55)
+# 8b. Other records of the buyer's changed: every vendor id, a second account, the scheduled batch, the history, the coding.
+_rule("other_record_change", "records", 0.6, 0.2, None,
+      r"\b(?:apply|copy|extend|use)\w{0,3}\b[^.!?\n]{0,60}?\b(?:to|on|for)\s{1,3}(?:all|every|each|any|both|the\s{1,3}other)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:vendor|supplier|creditor|payee)\s{0,2}(?:ids?|records?|accounts?|numbers?)\b"
+      r"|\b(?:vendor|supplier)\s{1,3}(?:id|record|no\.?|number)\s{0,2}[\w-]{0,12}\s{1,3}(?:instead\s{1,3}of|rather\s{1,3}than)\b"
+      r"|\buse\s{1,3}(?:po|purchase\s{1,3}order|vendor\s{1,3}id|cost\s{1,3}cent(?:er|re))[\s#:-]{0,3}[\w-]{1,15}\s{1,3}instead\b"
+      r"|\b(?:deactivat|reactivat|delet|remov|archiv|purg)\w{0,4}\b[^.!?\n]{0,60}?\b(?:vendor\s{1,3}records?|inactive\s{1,3}(?:ids?|records?|accounts?)|change\s{1,3}history|old\s{1,3}bank\s{1,3}account|audit\s{1,3}trail)\b"
+      r"|\b(?:vendor|supplier)\s{1,3}record\b[^.!?\n]{0,40}?\bshould\s{1,3}be\s{1,3}(?:deactivated|closed|merged|deleted)\b"
+      r"|\b(?:re-?code|reclassify|re-?book|re-?post)\w{0,3}\b[^.!?\n]{0,60}?\b(?:all|other|every)\b"
+      r"|\b(?:re-?route|redirect|reroutes?|change|switch|move)\w{0,3}\b[^.!?\n]{0,60}?\b(?:payments?|batch|run)\s{1,3}(?:already\s{1,3})?(?:scheduled|pending|approved|queued)\b"
+      r"|\b(?:pending|scheduled|approved)\s{1,3}payment\s{1,3}(?:batch|run|file)\b"
+      r"|\b(?:lower|reduce|remove|drop|change)\w{0,3}\b[^.!?\n]{0,40}?\b(?:approval\s{1,3}requirement|approval\s{1,3}level|dual\s{1,3}approval|number\s{1,3}of\s{1,3}approvers)\b"
+      r"|\b(?:add|set\s{1,3}up|register|keep)\s{1,3}(?:a\s{1,3})?(?:second|additional|another|partner)\s{1,3}(?:bank\s{1,3})?account\b"
+      r"|\b(?:bump|raise|increase|lift|aumente|aumentar|augmenter|erhöhen)\b[^.!?\n]{0,40}?\b(?:credit\s{1,3}limit|limite\s{1,3}de\s{1,3}crédito|kreditlimit|limit)\b"
+      r"|\b(?:zahlungsziel|payment\s{1,3}terms?|délai\s{1,3}de\s{1,3}paiement|plazo\s{1,3}de\s{1,3}pago)\b[^.!?\n]{0,30}?\b(?:auf|to|à|a)\s{1,3}(?:sofort|immediate|immédiat|inmediato)\b"
+      r"|\b(?:set\s{1,3}(?:this|it)\s{1,3}up|create\s{1,3}(?:it|this|them))\s{1,3}directly\s{1,3}in\b"
+      r"|\b(?:enter|key|post|book)\s{1,3}(?:them|these|it)\s{1,3}directly\s{1,3}from\s{1,3}this\b|\bnot\s{1,3}yet\s{1,3}in\s{1,3}your\s{1,3}system\b",
+      finance=0.7, bank_change=0.7)
+
 _rule("sensitive_data", "sensitive", 0.3, 0.1,
       ('password', 'credential', 'api', 'secret', 'private key', 'access token', 'ssn', 'social security', 'credit card', 'cvv', 'pin code', 'security question', 'login detail', 'passport', 'medical record', 'genetic data', 'health record', 'home address', 'browsing history'),
       r"\b(?:passwords?|credentials?|api[\s_-]?keys?|secret\s+keys?|private\s+keys?|access\s+tokens?|ssn|social\s+security\s+number|"
