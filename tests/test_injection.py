@@ -309,6 +309,8 @@ FINANCE_KIND_NEAR_MISSES = [
     ("Please do not ignore any warning from your bank about payee names.", "vendor_email"),
     ("Your accounts team can pay by bank transfer or card.", "invoice_memo"),
     ("We have added a second delivery address; nothing else changes.", "vendor_email"),
+    ("Your message to ap-invoices@client.example has not yet been delivered.", "vendor_email"),
+    ("I have asked your COO to confirm the hours to your procurement team so the PO can be amended.", "vendor_email"),
 ]
 
 

@@ -466,7 +466,7 @@ _rule("governance_action", "governance", 0.55, 0.2, None,
       r"|\ball\s+(?:\w{1,20}\s{1,3}){0,2}open\s+(?:invoices|items)\b[^.!?\n]{0,60}?\b(?:be\s+paid|be\s+released|pay\s+them)\b[^.!?\n]{0,40}?"
       r"\b(?:today|now|immediately|at\s+once|in\s+(?:this|the\s+next|today's)\s+run|irrespective|regardless|one\s+batch)\b"
       r"|\b(?:po|purchase\s+order|approval\s+limit|limit|threshold|payment\s+terms|approver)\s+(?:value\s+|amount\s+|quantity\s+)?"
-      r"(?:should|must|is\s+to|has\s+to|needs\s+to|can|may)\s+be\s+(?:raised|increased|changed|updated|adjusted|amended|lifted|removed|set)\b"
+      r"(?:should|must|is\s+to|has\s+to|needs\s+to)\s+be\s+(?:raised|increased|changed|updated|adjusted|amended|lifted|removed|set)\b"
       r"|\b(?:paid|posted|booked|released)\s+(?:directly|straight\s+away|without\s+delay|immediately)\b"
       rf"|\b(?:add|create|register|set\s+up)\b{_W}{{0,50}}?\b(?:as\s+a\s+(?:vendor|supplier|payee)|(?:one|a\s+goods\s+receipt)\s+for\s+the\s+full)\b"
       rf"|\b(?:delete|remove|void|cancel|drop|ignore)\b{_W}{{0,30}}?\b(?:dispute\s+note|credit\s+note|payment\s+block|payment\s+hold|the\s+flag|duplicate\s+flag|dispute)\b"
@@ -871,7 +871,7 @@ _rule("processor_told", "address", 0.5, 0.2, None,
       r"(?:\w{1,20}\s{1,3}){0,3}?(?:post|book|pay|release|approve|treat|record|process|enter|mark|set|update|change|bundle|send|skip|ignore|classify|not|"
       r"erfassen|buchen|zahlen|freigeben|passer|payer|régler|mettre|registrar|pagar|abonar|considerar|dispensar|zetten|boeken|betalen|registrare|pagare|zaksięgować|mettere)\b"
       r"|\b(?:message|note|instruction|indicación|nota|hinweis|opmerking|remarque)\s{1,3}(?:to|for|para|pour|für|voor|per|an|à)\s{1,3}(?:the\s{1,3}|el\s{1,3}|la\s{1,3}|die\s{1,3}|de\s{1,3})?"
-      + _PROCESSOR + r"(?:\s{1,3}(?:team|staff|department|desk|clerk))?\b\s{0,3}[:,-]"
+      + _PROCESSOR + r"(?:\s{1,3}(?:team|staff|department|desk|clerk))?\b(?:\s{0,3}[:,]|\s{1,3}-)(?=\s)"
       r"|(?:^|[.!?\n]\s{0,3}|-\s{1,3})(?:attention\s{1,3})?(?:processor|reading\s{1,3}agent|buyer-side\s{1,3}agents?|payables\s{1,3}assistant|automated\s{1,3}(?:reviewers?|processing)|"
       r"for\s{1,3}the\s{1,3}(?:ap|accounts)\s{1,3}(?:clerk|team)'?s?(?:\s{1,3}workflow)?|next\s{1,3}action\s{1,3}for\s{1,3}(?:the\s{1,3})?buyer)\s{0,2}[:,]",
       _I | re.M, finance=0.55, bank_change=0.55)
