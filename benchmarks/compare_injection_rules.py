@@ -5,11 +5,11 @@
 ``--before`` is a git revision whose ``governed_agents/safety/injection.py`` is loaded beside the
 working tree's (default ``990dc3c``: the rules before they were rewritten by kind of request). Sets:
 the writers' held-out half (``eval_injection.writer_split``) and the blind sets
-``benchmarks/data/finance_blind_a.jsonl`` / ``finance_blind_b.jsonl``, per context. Cost: both
+``benchmarks/data/finance_blind_*.jsonl``, per context. Cost: both
 versions alternated over every text, median of ``--passes`` passes, microseconds per text.
 
-Used once (2026-12-05) to score the blind sets with the rules frozen; the figures are in
-docs/safety.md. The blind sets are seen since: running it again measures nothing new.
+Used to score each blind set once with the rules frozen (2026-12-05: a and b, then c and d); the
+figures are in docs/safety.md. A set scored once is seen: running it again measures nothing new.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def sets() -> dict[str, list[dict]]:
             if writer_split(row) == "heldout":
                 out.setdefault("writers heldout", []).append(row)
     for path in BLIND:
+        if not path.exists():
+            continue
         out[path.stem.removeprefix("finance_")] = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()
                                                    if x.strip()]
     return out
