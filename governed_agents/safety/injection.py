@@ -44,8 +44,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from re import _constants as _sre
-from re import _parser as _sre_parse
+try:  # CPython's regex parser, read to gate each pattern on its first characters (see _gated)
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - another Python: the plain patterns, same matches, slower
+    _sre = _sre_parse = None
 from dataclasses import dataclass
 
 DEFAULT_THRESHOLD = 0.7  # the envelope default of safety.block_on_prompt_injection_score_gte
@@ -160,7 +163,8 @@ def _rule(name: str, kind: str, weight: float, user_weight: float | None, needs:
     weights = {"data": weight, "user": weight if user_weight is None else user_weight,
                "finance": weight if finance is None else finance,
                "bank_change": (weight if finance is None else finance) if bank_change is None else bank_change}
-    _RULES.append((name, kind, weights, needs, _gated(pattern, flags) if _GATE else re.compile(pattern, flags)))
+    gate = _GATE and _sre_parse is not None
+    _RULES.append((name, kind, weights, needs, _gated(pattern, flags) if gate else re.compile(pattern, flags)))
 
 
 # -- overriding or revealing the instructions -----------------------------------
