@@ -201,3 +201,29 @@ def test_without_a_model_answer_the_template_justifies_and_the_event_says_so(dem
     assert wf.conformance(proposals) == []
     events = [e for e in ledger.events() if e.kind == "model.unavailable"]
     assert len(events) == len(proposals) and {e.payload["fallback"] for e in events} == {"template"}
+
+
+def test_an_entry_the_gate_denies_is_justified_by_the_template_without_a_model_call(demo_batch):
+    # Nobody will be asked to approve a denied entry, so no model is paid to argue for it; its
+    # template justification is still checked.
+    import dataclasses
+
+    envelope = find_envelope("invoice_reconcile")
+    result = wf.match(wf.read_batch(erp_engine()), erp_engine(), envelope)
+    matched = [o for o in result.outcomes if o.reason == "matched" and o.proposal]
+    smuggled = matched[0]
+    smuggled_with_field = {**smuggled.proposal, "approved_by": "cfo"}  # argument smuggling: denied
+    outcomes = [dataclasses.replace(o, proposal=smuggled_with_field) if o is smuggled else o for o in result.outcomes]
+    asked: list[str] = []
+
+    def justifier(outcome, read_ids):
+        asked.append(outcome.invoice_id)
+        return wf.explain(outcome, envelope), "model"
+
+    proposals = wf.propose(dataclasses.replace(result, outcomes=outcomes), executor_for("invoice_reconcile"),
+                           envelope, requested_by="alice", justifier=justifier)
+    denied = [p for p in proposals if p.outcome == "deny"]
+    assert [p.invoice_id for p in denied] == [smuggled.invoice_id]
+    assert denied[0].drafted_by == "template" and denied[0].citation_problems == []
+    assert smuggled.invoice_id not in asked and sorted(asked) == sorted(
+        p.invoice_id for p in proposals if p.outcome != "deny")

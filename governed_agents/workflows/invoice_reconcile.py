@@ -127,7 +127,8 @@ def propose(result, executor, envelope, *, requested_by: str, agent: str = "agen
 
     ``justifier(outcome, read_ids) -> (text, drafted_by)`` drafts each justification (the
     pipeline's is ``model_justifier``: a model through the gateway); without one it is the
-    template of ``explain``. Either way the text is checked for citations."""
+    template of ``explain``, as it is for an entry the gate denies (nobody will be asked to approve
+    it). Either way the text is checked for citations."""
     from governed_agents.gate import GateState, ToolCallRequest, decide
     from governed_agents.safety.citations import check_citations, policy_id, required_topics
     from governed_agents.timeutil import utcnow
@@ -144,7 +145,11 @@ def propose(result, executor, envelope, *, requested_by: str, agent: str = "agen
         decision = decide(envelope, executor.registry, request, state)
         read_ids = sorted({i for i in (outcome.invoice_id, outcome.vendor_id, outcome.po_number) if i}
                           | {policy_id(envelope)})
-        explanation, drafted_by = justifier(outcome, read_ids) if justifier else (explain(outcome, envelope), "template")
+        # A denied entry is never put to an approver: no model is paid to argue for it.
+        if justifier is not None and decision.outcome != "deny":
+            explanation, drafted_by = justifier(outcome, read_ids)
+        else:
+            explanation, drafted_by = explain(outcome, envelope), "template"
         report = check_citations(explanation, topics=required_topics(envelope), read_ids=read_ids)
         proposals.append(Proposal(
             invoice_id=outcome.invoice_id,
@@ -323,45 +328,73 @@ def checks_of_run(instance, run_id: str) -> list[dict]:
     return checks
 
 
+class GovernedModelTasks:
+    """Model work done as governed tasks, one task per call, for one purpose.
+
+    Each call gets its own ``TaskContext`` (trace id, the envelope, who asked), an otel span
+    ``task <purpose>`` and log binding; every model call inside goes through the one gateway
+    (budget reservation, downgrade ladder, redacted transcript, audit event). A refusal
+    (``GovernanceError``: budget exhausted, every model failing, an unusable answer) is never
+    raised to the caller: a ``model.unavailable`` event names the purpose and the error, the task
+    is recorded ``refused`` and the caller's fallback is returned. Otherwise the task is
+    recorded ``completed`` (the spend report's cost per completed task counts it)."""
+
+    def __init__(self, ledger, envelope, *, purpose: str, run_id: str | None, requested_by: str, agent: str,
+                 known_names=()) -> None:
+        self.ledger, self.envelope, self.purpose = ledger, envelope, purpose
+        self.run_id, self.requested_by, self.agent, self.known_names = run_id, requested_by, agent, known_names
+        self._gateway = None
+
+    def run(self, work: Callable[[Any, Any], Any], *, fallback: Callable[[], Any],
+            about: dict | None = None, on_task: Callable[[Any], None] | None = None) -> Any:
+        """``work(gateway, task)`` inside a governed task; ``fallback()`` if the task is refused.
+        ``about`` is added to the ``model.unavailable`` event; ``on_task(task)`` sees the task
+        before any model call (forensics keeps its trace id)."""
+        from governed_agents.errors import GovernanceError
+        from governed_agents.executor import TaskContext
+        from governed_agents.observability import otel
+        from governed_agents.routing import ModelGateway, record_task_outcome
+
+        if self._gateway is None:
+            self._gateway = ModelGateway(self.ledger)
+        task = TaskContext(envelope=self.envelope, requested_by=self.requested_by, agent=self.agent, tenant="acme",
+                           run_id=self.run_id, known_names=self.known_names)
+        if on_task is not None:
+            on_task(task)
+        try:
+            with otel.task_span(task, f"task {self.purpose}"), task_logging(task):
+                value = work(self._gateway, task)
+        except GovernanceError as exc:
+            self.ledger.append("model.unavailable", {"purpose": self.purpose, "error": exc.message, **(about or {})},
+                               actor=self.agent, workflow=self.envelope.envelope.workflow, trace_id=task.trace_id,
+                               run_id=self.run_id, envelope_version=self.envelope.version,
+                               envelope_digest=self.envelope.digest)
+            record_task_outcome(self.ledger, task, "refused", detail=exc.message[:500])
+            return fallback()
+        record_task_outcome(self.ledger, task, "completed")
+        return value
+
+
 def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested_by: str = "alice",
                        agent: str = "agent.invoice", known_names=()) -> Callable[[str], str | None]:
     """The hook reconciliation calls for a PO reference that rules cannot read.
 
-    Each call is its own governed task: rules first, then the router tier, the
-    reasoning tier only when the router is unsure — every model call through the
-    gateway (budget reservation, downgrade ladder, redacted transcript, audit
-    event). A budget that is exhausted means no answer: the invoice becomes a
-    ``no_po`` exception a person sees, never a guess.
+    Each call is its own governed task (``GovernedModelTasks``): rules first, then the router
+    tier, the reasoning tier only when the router is unsure. A refusal (an exhausted budget, say)
+    means no answer: the invoice becomes a ``no_po`` exception a person sees, never a guess.
     """
-    from governed_agents.errors import GovernanceError
-
-    gateway = None
+    tasks = GovernedModelTasks(ledger, envelope, purpose="extract_po_reference", run_id=run_id,
+                               requested_by=requested_by, agent=agent, known_names=known_names)
     traces: dict[str, str] = {}  # reference text -> the trace of the task that read it (forensics)
 
     def extract(text: str) -> str | None:
-        nonlocal gateway
-        from governed_agents.executor import TaskContext
-        from governed_agents.routing import ModelGateway, find_po_reference
+        from governed_agents.routing import find_po_reference
 
-        gateway = gateway or ModelGateway(ledger)
-        task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant="acme",
-                           run_id=run_id, known_names=known_names)
-        traces[text] = task.trace_id
-        from governed_agents.observability import otel
-        from governed_agents.routing import record_task_outcome
+        def remember(task) -> None:
+            traces[text] = task.trace_id
 
-        try:
-            with otel.task_span(task, "task extract_po_reference"), task_logging(task):
-                found = find_po_reference(gateway, task, text).po_reference
-        except GovernanceError as exc:
-            ledger.append("model.unavailable", {"purpose": "extract_po_reference", "error": exc.message},
-                          actor=agent, workflow=envelope.envelope.workflow, trace_id=task.trace_id,
-                          run_id=run_id, envelope_version=envelope.version, envelope_digest=envelope.digest)
-            record_task_outcome(ledger, task, "refused", detail=exc.message[:500])
-            return None
-        # The spend report's cost per completed task counts these tasks, rules-settled ones included.
-        record_task_outcome(ledger, task, "completed")
-        return found
+        return tasks.run(lambda gateway, task: find_po_reference(gateway, task, text).po_reference,
+                         fallback=lambda: None, on_task=remember)
 
     extract.traces = traces  # type: ignore[attr-defined]
     return extract
@@ -371,42 +404,25 @@ def model_justifier(ledger, envelope, *, run_id: str | None = None, requested_by
                     agent: str = "agent.invoice", known_names=()) -> Callable[[Any, list[str]], tuple[str, str]]:
     """The hook ``propose`` calls to have a model draft each justification.
 
-    Each draft is its own governed task (``routing.justification``: the router tier through the
-    gateway, with budget, transcript and audit event). Only ids and the tolerance are sent. When
-    no model answers (budget exhausted, every model failing, an unusable answer) the template of
+    Each draft is its own governed task (``GovernedModelTasks``; ``routing.justification``: the
+    router tier). Only ids and the tolerance are sent. When no model answers the template of
     ``explain`` is used instead and a ``model.unavailable`` event says so: the entry still needs
     its approval, and its justification is still checked."""
-    from governed_agents.errors import GovernanceError
     from governed_agents.safety.citations import policy_id
 
-    gateway = None
+    tasks = GovernedModelTasks(ledger, envelope, purpose="draft_justification", run_id=run_id,
+                               requested_by=requested_by, agent=agent, known_names=known_names)
 
     def justify(outcome, read_ids: list[str]) -> tuple[str, str]:
-        nonlocal gateway
-        from governed_agents.executor import TaskContext
-        from governed_agents.observability import otel
-        from governed_agents.routing import ModelGateway, record_task_outcome
         from governed_agents.routing.justification import draft_justification
 
-        gateway = gateway or ModelGateway(ledger)
-        task = TaskContext(envelope=envelope, requested_by=requested_by, agent=agent, tenant="acme",
-                           run_id=run_id, known_names=known_names)
         facts = {"invoice_id": outcome.invoice_id, "po_number": outcome.po_number, "vendor_id": outcome.vendor_id,
                  "policy": policy_id(envelope),
                  "price_tolerance_pct": float(envelope.envelope.parameters.price_tolerance_pct),
                  "records": list(read_ids)}
-        try:
-            with otel.task_span(task, "task draft_justification"), task_logging(task):
-                drafted = draft_justification(gateway, task, facts)
-        except GovernanceError as exc:
-            ledger.append("model.unavailable", {"purpose": "draft_justification", "error": exc.message,
-                                                "invoice_id": outcome.invoice_id, "fallback": "template"},
-                          actor=agent, workflow=envelope.envelope.workflow, trace_id=task.trace_id,
-                          run_id=run_id, envelope_version=envelope.version, envelope_digest=envelope.digest)
-            record_task_outcome(ledger, task, "refused", detail=exc.message[:500])
-            return explain(outcome, envelope), "template"
-        record_task_outcome(ledger, task, "completed")
-        return drafted.text, "model"
+        return tasks.run(lambda gateway, task: (draft_justification(gateway, task, facts).text, "model"),
+                         fallback=lambda: (explain(outcome, envelope), "template"),
+                         about={"invoice_id": outcome.invoice_id, "fallback": "template"})
 
     return justify
 
