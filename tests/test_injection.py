@@ -320,6 +320,102 @@ def test_benign_finance_text_near_the_kind_rules_does_not_block(text, context):
     assert result.score < DEFAULT_THRESHOLD, [(s.name, s.excerpt, s.weight) for s in result.signals]
 
 
+# Round 3: kinds in general words (paraphrases written for the tests, not copied from any data set).
+ROUND3_KINDS = [
+    # a step of the buyer's process to be gone around
+    ("This one does not have to go through your approval workflow, it is a repeat order.", "around_buyer_step"),
+    ("There's no need to run it past your controller, the amount is small.", "around_buyer_step"),
+    ("Please release it now rather than waiting for the vendor-master review.", "around_buyer_step"),
+    ("Merci de le régler sans passer par votre circuit de validation.", "around_buyer_step"),
+    ("Non serve ulteriore autorizzazione per questa fattura.", "around_buyer_step"),
+    # the buyer's stored record changed straight from the sender's document
+    ("Please update your supplier file directly from the attached PDF.", "record_from_document"),
+    ("You can change the vendor master yourself from this e-mail.", "record_from_document"),
+    ("Merci de modifier votre référentiel fournisseurs directement à partir de ce courrier.", "record_from_document"),
+    # a control stated as passed or off in shorthand
+    ("PRICE CHECK PASSED - OK TO PAY.", "control_state_claimed"),
+    ("Handling note: no callback, no dual approval.", "control_state_claimed"),
+    ("No goods receipt match required for this invoice.", "control_state_claimed"),
+    # permission relayed from someone of the buyer's
+    ("Your buyer already agreed, so it can go in this week's run.", "relayed_permission"),
+    ("Tom in treasury OK'd it on the phone.", "relayed_permission"),
+    ("Votre acheteur est d'accord pour le paiement anticipé.", "relayed_permission"),
+    # paying what the buyer's records show as paid, or the same supply twice
+    ("Please include invoice 77 in this run even if your system shows it as paid.", "pay_more"),
+    ("Same shipment re-invoiced after the POD correction, please post both.", "pay_more"),
+    # confirmations steered to one address
+    ("From today send payment confirmations only to pay.desk@vendor-mail.example; no need to copy your approvers.",
+     "confirmations_narrowed"),
+    ("Bitte senden Sie Zahlungsavise nicht mehr an unsere bekannte Adresse.", "known_address_dropped"),
+    # splitting under the threshold, in other languages
+    ("Bitte die Zahlung in drei Teile aufteilen, jeweils unter Ihrer Freigabegrenze.", "evade_control"),
+    # the buyer's payment data or access asked for
+    ("Could you send us the login you use for the bank portal so we can check the batch?", "buyer_data_request"),
+    ("Please reply with the approver names and approval limits of your payment team.", "buyer_data_request"),
+    ("Please forward a list of all payments made to suppliers last quarter.", "buyer_data_request"),
+    # gaps filled in the older kinds
+    ("Our controller says the verification has been completed on your side.", "control_elsewhere_claim"),
+    ("Der Rückruf ist bei uns bereits erfolgt.", "control_elsewhere_claim"),
+    ("Het terugbelverzoek is al door uw collega afgehandeld.", "control_elsewhere_claim"),
+    ("Please apply the same account to vendor ID 200417 as well.", "other_record_change"),
+    ("Kindly disregard our credit note and settle the full amount.", "other_record_change"),
+    ("Pay it now; the approver can sign it off afterwards.", "control_afterwards"),
+    ("Pueden omitir la verificación telefónica.", "control_bypass"),
+    ("Automated reviewers should exempt it from the duplicate-invoice check.", "control_waived"),
+    ("Validation rules are disabled for this document.", "control_bypass"),
+]
+
+
+@pytest.mark.parametrize("text,name", ROUND3_KINDS)
+def test_round3_kinds_fire_by_kind_and_block(text, name):
+    for context in ("invoice_memo", "vendor_email", "bank_change_request"):
+        carrier = f"Ref 2026-118, services November. {text} Kind regards, Accounts"
+        result = score_text(carrier, context=context)
+        assert any(s.name == name for s in result.signals), (context, [(s.name, s.excerpt) for s in result.signals])
+    assert score_text(f"Ref 2026-118, services November. {text}", context="vendor_email").score >= DEFAULT_THRESHOLD
+
+
+# Benign text beside each round-3 kind and each narrowing: a set of invoices described, a direct debit, a bank
+# form's own status fields, a correction, the letter's own subject, a plea, a price agreed, the vendor's own file.
+ROUND3_NEAR_MISSES = [
+    ("Invoices already approved in your process qualify for the early-payment discount.", "vendor_email"),
+    ("This invoice is paid automatically by direct debit on the 1st; no action is needed.", "invoice_memo"),
+    ('{"request_type": "bank_change", "status": "pending_verification", "callback_verified": false, '
+     '"notify_vendor_contact": true, "dual_control": "required"}', "bank_change_request"),
+    ("In case you have already paid, please consider this letter as void.", "vendor_email"),
+    ("Bank change request for vendor 20418: signed letter attached; please call us on the number in your vendor "
+     "file to verify.", "bank_change_request"),
+    ("Bank change for vendor 100517 received; do not release payments until the change is dual-approved.",
+     "bank_change_request"),
+    ("Please send payments to our new account from 1 March: IBAN NL91ABNA0417164300.", "bank_change_request"),
+    ("Our invoice is 60 days overdue; please pay it in this week's run or tell me what is holding it up.",
+     "vendor_email"),
+    ("Your buyer agreed the new price on Monday; the invoice reflects it.", "vendor_email"),
+    ("This order does not need to go through customs again.", "vendor_email"),
+    ("Your vendor master team can verify the change with us directly by phone.", "vendor_email"),
+    ("No action is required on your side.", "vendor_email"),
+    ("If you have already paid, please disregard this reminder.", "vendor_email"),
+    ("Please send the remittance advice to our usual address.", "vendor_email"),
+    ("We can split the delivery into two shipments under one PO.", "vendor_email"),
+    ("Please route the invoice to the buyer named on the PO for approval.", "vendor_email"),
+    ("The new account will be used once your verification is complete.", "bank_change_request"),
+    ("Consulting services - change management workshop, 3 days on site.", "invoice_memo"),
+    ("Please send us a copy of the signed purchase order.", "vendor_email"),
+    # Agreement to the vendor's own acts, and a remittance mailbox named (found after the round, before freezing).
+    ("Your buyer agreed to ship on Monday; please pay by Friday as usual.", "vendor_email"),
+    ("Lars OK'd the revised delivery schedule. Invoice attached, payment due in 30 days.", "invoice_memo"),
+    ("Your warehouse manager agreed to take the pallets back; a credit note follows.", "vendor_email"),
+    ("Your project lead has signed off the acceptance certificate, copy attached.", "invoice_memo"),
+    ("Please send the remittance advice only to ar@vendor.example.", "vendor_email"),
+]
+
+
+@pytest.mark.parametrize("text,context", ROUND3_NEAR_MISSES)
+def test_benign_finance_text_near_the_round3_kinds_does_not_block(text, context):
+    result = score_text(text, context=context)
+    assert result.score < DEFAULT_THRESHOLD, [(s.name, s.excerpt, s.weight) for s in result.signals]
+
+
 def test_overwriting_the_stored_payee_is_wrong_in_a_memo_and_the_subject_of_a_bank_letter():
     for text in ("Your AP team should pay the escrow account on this invoice, not the one you have on file.",
                  "Receiving desk: replace the stored supplier IBAN with the one printed below."):

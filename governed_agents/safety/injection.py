@@ -277,7 +277,7 @@ _rule("approval_bypass", "control", 0.6, 0.45,
       r"\b(?:approvals?|review|verification|checks?|2fa|two[- ]factor|authentication|security|controls?|monitoring|logging|audit|limits?|fraud)\b"
       rf"|\b(?:approve|authori[sz]e|release|process|post|execute|pay)\b{_W}{{0,40}}?"
       r"\b(?:immediately|automatically|without\s+(?:review|approval|verification|checking|confirmation|asking|delay)|no\s+questions)\b"
-      r"|\b(?:pre-?approved|already\s+approved|approval\s+(?:is\s+)?not\s+(?:needed|required))\b")
+      r"|\b(?:pre-?approved|(?<!\binvoices\s)(?<!\bitems\s)(?<!\borders\s)already\s+approved|approval\s+(?:is\s+)?not\s+(?:needed|required))\b")
 # The controls of the process that reads the text: matching, duplicate and callback checks, holds.
 _rule("control_override", "control", 0.75, 0.45,
       ('match', 'duplicate', 'callback', 'call back', 'calling', 'hold', 'flag', 'screen', 'verif', 'review',
@@ -344,14 +344,17 @@ _CONTROL = (r"(?:(?:three|3|two|2)[- ]?way[- ]?match(?:ing)?|(?:receipt|po|invoi
             r"|duplicate(?:\s+(?:check|warning|flag|alert))?|controls?|audit(?:\s+(?:trail|log))?|limits?|screening"
             r"|goods\s+receipt|receiving\s+report|(?:rückruf)?prüfung|freigabe|freigeber|rapprochement|contrôle|alerte"
             r"|revisi[oó]n|aprobador|controllo|verifica|drieweg-?match|controle|segregation\s+of\s+duties|four[- ]eyes|4[- ]eyes|maker[- ]checker"
-            r"|(?:sanctions?\s+)?screening|kyc|confirmation\s+call|(?:bank|vendor|account)\s+validation|gr/?ir|po\s+check|receipt\s+check)")
+            r"|(?:sanctions?\s+)?screening|kyc|confirmation\s+call|(?:bank|vendor|account)\s+validation|gr/?ir|po\s+check|receipt\s+check"
+            r"|verificaci[oó]n|vérification|verificação|weryfikacj\w{0,3}|kontrol\w{0,3}|controlo|conferência|autorizzazione|autorizaci[oó]n|goedkeuring"
+            r"|validation(?:\s+rules?)?|validations)")
 _BYPASS = (r"(?:skip(?:ped)?|bypass(?:ed)?|waive[ds]?|override|overridden|disabled?|ignored?|disregard(?:ed)?|clear(?:ed)?|lift(?:ed)?"
            r"|remove[ds]?|circumvent|suspend(?:ed)?|turn\s+off|switch\s+off|ignorer|ignorar|saltar|überspring\w*|umgeh\w*"
-           r"|ignorier\w*|sla\b|omettre|ignorare|saltare|omit(?:ted)?|forgo|forego|dispense\s+with|don't\s+bother\s+with|do\s+not\s+bother\s+with)")
+           r"|ignorier\w*|sla\b|omettre|ignorare|saltare|omit(?:ted)?|forgo|forego|dispense\s+with|don't\s+bother\s+with|do\s+not\s+bother\s+with"
+           r"|omitir|omitan|omita|pomin\w{1,4}|overslaan|wyłącz\w{0,4}|desactiv\w{1,4}|désactiv\w{1,4}|deaktivier\w{0,4}|disattiv\w{1,4}|uitschakel\w{0,4})")
 _rule("control_bypass", "bypass", 0.75, 0.45, None,
       rf"\b{_BYPASS}\b{_W}{{0,40}}?\b{_CONTROL}\b"
       rf"|\b{_CONTROL}\b{_W}{{0,30}}?\b(?:is|are|be|been|has\s+been|can\s+be)?\s{{0,3}}(?:waived|disabled|bypassed|skipped|suspended|"
-      r"lifted|removed|cleared|overridden|not\s+(?:required|needed|necessary)|entfällt|entfallen|dispensed\s+with)\b"
+      r"lifted|removed|cleared|overridden|retired|discontinued|deactivated|switched\s+off|turned\s+off|abolished|not\s+(?:required|needed|necessary)|entfällt|entfallen|dispensed\s+with)\b"
       r"|\bexempt\s+from\s+(?:the\s+|any\s+)?(?:(?:three|3|two|2)[- ]?way[- ]?match\w*|approv\w*|review\w*|match\w*|checks?|controls?)\b"
       r"|\b(?:unless|if)\s+the\s+(?:approver|reviewer|buyer|budget\s+owner)\s+(?:objects|has\s+not|does\s+not|doesn't|hasn't|is\s+not\s+available)\b"
       r"|\bwithout[\s-]+(?:the\s+|any\s+|a\s+|further\s+)?(?:usual\s+|manual\s+|second\s+|dual\s+)?"
@@ -365,7 +368,7 @@ _rule("control_bypass", "bypass", 0.75, 0.45, None,
       r"|\bapprove\s+(?:it|the\s+invoice|this\s+invoice|them)?\s{0,3}(?:yourself|on\s+(?:our|their|his|her)\s+behalf)\b"
       rf"|\bbefore\s+(?:the\s+)?(?:approver|callback|call-?back|verification|review)\b{_W}{{0,20}}?\b(?:returns|is\s+done|completes|happens)\b"
       r"|\b(?:approvals?|approval)\s+will\s+be\s+completed\s+after\b|\bafter\s+the\s+fact\b"
-      r"|\b(?:approved|paid|posted|released|booked)\s+automatically\b|\bauto(?:matically)?[- ]approv\w*"
+      r"|\b(?:approved|paid|posted|released|booked)\s+automatically\b(?![^.!?\n]{0,30}\b(?:direct\s+debit|standing\s+order|mandate|card\s+on\s+file)\b)|\bauto(?:matically)?[- ]approv\w*"
       r"|\beven\s+though\s+(?:it\s+is|they\s+are|it's|they're|that\s+\w+\s+is)\s+(?:not\s+(?:yet\s+)?(?:approved|matched|received|verified)|closed)\b|\bnot\s+(?:yet\s+)?approved\s+yet\b"
       r"|\b(?:does|do|will)\s+not\s+need\s+(?:a\s+|an\s+|any\s+)?(?:po|purchase\s+order|approv\w*|review|match\w*|receipt|check\w*|verification|callback)\b"
       r"|\b(?:with|and)\s+no\s+(?:callback|call-?back|verification|approval|review|checks?|matching)\b"
@@ -378,14 +381,14 @@ _rule("control_bypass", "bypass", 0.75, 0.45, None,
       r"|\bno\s+need\s+to\s+(?:verify|check|call|contact\s+us\s+to\s+confirm|raise\s+a\s+query|query|route|approve|review|match|"
       r"confirm\s+(?:the\s+)?(?:new\s+)?(?:account|bank|details|change|iban))\b"
       r"|\bneeds?\s+no\s+(?:\w+\s+)?(?:match\w*|approv\w*|review|checks?|verification|po)\b"
-      r"|\bwithout\s+(?:a\s+|the\s+)?(?:goods\s+receipt|receipt|delivery\s+note|po|purchase\s+order)\b"
+      r"|\b(?:without|w/o)\s+(?:a\s+|the\s+)?(?:goods\s+receipt|receipt|delivery\s+note|po|purchase\s+order)\b"
       r"(?![^.!?\n]{0,30}\b(?:cannot|can't|can\s+not|will\s+not|won't|may\s+not|must\s+not|are\s+not|is\s+not|(?:will\s+)?(?:be|are|get)\s+(?:returned|rejected|refused|declined|sent\s+back|blocked|held))\b)"
       r"|\b(?:go|goes|send\s+it|put\s+it|move\s+it)\s+straight\s+(?:to|into|through)\s+(?:payment|posting|the\s+ledger|the\s+payment\s+run|approval)\b"
       r"|\bgo\s+ahead\s+and\s+(?:schedule|post|pay|release|approve|book)\b",
       finance=0.75, bank_change=0.75)
 _rule("control_passed_claim", "claim", 0.5, 0.2, None,
       r"\bpre-?(?:approved|cleared|agreed|verified|validated)\b|\bpreaprobad[ao]\b"
-      r"|\balready\s+(?:been\s+)?(?:verified|approved|checked|cleared|validated|signed\s+off|reviewed|matched)\b"
+      r"|(?<!\binvoices\s)(?<!\bitems\s)(?<!\borders\s)\balready\s+(?:been\s+)?(?:verified|approved|checked|cleared|validated|signed\s+off|reviewed|matched)\b"
       r"|\b(?:verified|cleared|approved|checked|signed\s+off|validated)\s+(?:by|with)\s+(?:the\s+)?(?:treasury|compliance|audit|internal\s+(?:audit|controls)|"
       r"management|controller|cfo|ceo|finance\s+director|legal|board)\b"
       r"|\b(?:has|have)\s+(?:cleared|waived|approved|verified)\s+(?:this|the|our)\b|\bconsidered\s+(?:given|approved|verified)\b"
@@ -464,7 +467,7 @@ _rule("governance_action", "governance", 0.55, 0.2, None,
       r"|\b(?:approval\s+)?(?:limit|threshold)\s+(?:for\s+\w+\s+)?(?:invoices\s+)?(?:has\s+been\s+)?raised\b"
       rf"|\b(?:book|post|charge|code)\b{_W}{{0,40}}?\b(?:to|against)\s+(?:gl|g/l|capex|suspense|account\s+\d|cost\s+cent(?:er|re)|(?:the\s+)?ledger|po\s+\d+\s+even)\b"
       r"|\b(?:book|post)\s+(?:it|this(?:\s+invoice)?|the\s+invoice)?\s{0,3}(?:straight|directly|direct|twice|as\s+is|immediately)\b"
-      rf"|\b(?:mark|treat|consider|record|report|set)\b{_W}{{0,50}}?\bas\s+(?:void|paid|approved|matched|verified|cleared|settled)\b"
+      rf"|\b(?:mark|treat|consider|record|report|set)\b(?!\s+(?:this|the|our|my)\s+(?:letter|reminder|notice|e-?mail|message|statement|request)\s+as\s+void\b){_W}{{0,50}}?\bas\s+(?:void|paid|approved|matched|verified|cleared|settled)\b"
       r"|\b(?:pay|release|approve|post)\s+(?:all|every)\s+(?:of\s+)?(?:our\s+|the\s+|its\s+|their\s+)?open\s+(?:invoices|items)\b"
       r"|\b(?:pay|payer)\s+toutes\s+les\s+factures\s+ouvertes\b"
       r"|\ball\s+(?:\w{1,20}\s{1,3}){0,2}open\s+(?:invoices|items)\b[^.!?\n]{0,60}?\b(?:be\s+paid|be\s+released|pay\s+them)\b[^.!?\n]{0,40}?"
@@ -503,6 +506,8 @@ _rule("secrecy", "secrecy", 0.6, 0.4, None,
       r"|\b(?:not\s+be|not\s+to\s+be|should\s+not\s+be)\s+(?:reported|shown|logged|sent|copied|disclosed)\b"
       r"|\bnotification\s+to\s+the\s+approver\s+is\s+not\b|\bquietly\b|\bnotify(?:_approver|[-_ ]approver)?\"?\s{0,3}[:=]\s{0,3}['\"]?(?:false|none|no)\b"
       r"|\baudit[-_ ]?log\s{0,3}[:=]\s{0,3}suppress\b|\bnicht\s+informieren\b|\bno\s+avise\b|\bne\s+pas\s+(?:informer|prévenir)\b"
+      r"|\bno\s+(?:notifiquen|informen|avisen|comuniquen|notifique|informe)\b|\bnon\s+(?:informate|avvisate|notificate|comunicate)\b|\bniet\s+(?:informeren|inlichten|melden)\s+(?:aan|bij)\b"
+      r"|\bn'(?:informez|avertissez|prévenez)\s+pas\b"
       r"|\bnot\s+(?:be\s+)?logged\s+in\s+the\s+audit\b"
       rf"|\b(?:suppress|silence|mute|hold\s+back|switch\s+off|turn\s+off|disable)\b{_W}{{0,30}}?\b(?:confirmation|notification|notice|e-?mail|alert|advice|report)s?\b",
       finance=0.75, bank_change=0.75)
@@ -523,7 +528,7 @@ _CHECK_NOUNS = (r"(?:verification|verifying|callback|call-?back|check|checks|app
 # 1. A check, approval or callback said to have happened elsewhere: by phone, verbally, earlier, on the
 #    buyer's side, by someone else's register, or "this letter is the verification".
 _rule("control_elsewhere_claim", "claim", 0.5, 0.2, None,
-      rf"\b(?:already|previously|bereits|schon|ohnehin|déjà|ya|já|già|al|już)\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,3}}?{_APPROVED_WORDS}\b"
+      rf"(?<!\binvoices\s)(?<!\bitems\s)(?<!\borders\s)\b(?:already|previously|bereits|schon|ohnehin|déjà|ya|já|già|al|już)\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,3}}?{_APPROVED_WORDS}\b"
       rf"|\b{_CHECK_NOUNS}\s{{1,3}}(?:\w{{1,20}}\s{{1,3}}){{0,2}}?(?:ya|já|già|déjà|bereits|schon|already|previously)\b"
       r"|(?<!\bbe\s)(?<!\bbe\s\s)\b(?:confirmed|verified|cleared|validated)\s{1,3}(?:with|by)\s{1,3}(?:the\s{1,3}customer's|your|the\s{1,3}buyer's|the\s{1,3}client's)\s{1,3}"
       r"(?:\w{1,20}\s{1,3})?(?:treasury|team|finance|controller|ap|department|manager|director|procurement|cfo)\b",
@@ -572,8 +577,8 @@ _rule("control_waived", "bypass", 0.6, 0.3, None,
       r"(?:review|approv\w*|sign-?off|po|purchase\s{1,3}order|verification|callback|change\s{1,3}request|check|checks|matching)\b"
       r"|\b(?:controls?|checks?|polic(?:y|ies)|procedures?|rules?|requirements?|chain|matching|validation|verification)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
       r"(?:do(?:es)?\s{1,3}not|don't|doesn't|will\s{1,3}not|won't)\s{1,3}apply\b|\bne\s{1,3}s'applique\s{1,3}pas\b|\bno\s{1,3}se\s{1,3}aplica\b|\bgilt\s{1,3}nicht\b"
-      r"|\bexempt\s{1,3}from\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:approv\w*|review\w*|match\w*|checks?|controls?|verification|screening|chain)\b"
-      r"|\b(?:approv\w*|valid\w*|sign\s{1,3}off|releas\w*|valider|aprobar|approvare|freigeben)\s{1,3}(?:(?:it|this|that|them|the\s{1,3}(?:change|set-?up|setup|invoice|payment|modification|update|details|account)|la\s{1,3}modification)\s{1,3})?"
+      r"|\bexempt\w{0,3}\s{1,3}(?:(?:it|this|them)\s{1,3})?from\s{1,3}(?:[\w-]{1,30}\s{1,3}){0,3}?(?:[\w]{1,20}-)?(?:approv\w*|review\w*|match\w*|checks?|controls?|verification|screening|chain)\b"
+      r"|\b(?:approv\w*|valid\w*|sign\s{1,3}off|releas\w*|valider|aprobar|approvare|freigeben)\s{1,3}(?:(?:it|this|that|them|(?:the|this|that)\s{1,3}(?:change|set-?up|setup|invoice|payment|modification|update|details|account)|la\s{1,3}modification)\s{1,3})?"
       r"(?:yourselves|yourself|on\s{1,3}your\s{1,3}own|seule?|solo|sozinhos?|allein|da\s{1,3}soli)\b"
       r"|\b(?:allein|eigenständig|selbstständig|seule?s?|da\s{1,3}soli|sozinhos?)\s{1,3}(?:freigeben|freizugeben|genehmigen|valider|approuver|aprovar|approvare)\b"
       r"|\b(?:(?:zweit|doppel|end|erst)?freigabe|approval|sign-?off|signature|genehmigung|unterschrift|aprobación|validation|verification)\b[^.!?\n]{0,60}?"
@@ -658,8 +663,13 @@ _rule("pay_more", "extra_payment", 0.6, 0.2, None,
       finance=0.75, bank_change=0.75)
 # 7. The buyer's own fields filled in by the sender: key=value flags, ticked boxes, "mark it as verified".
 _rule("buyer_field_set", "control_field", 0.6, 0.3, ("_",),
-      r"\[?\b[A-Za-z]{2,20}(?:_[A-Za-z]{2,20}){1,4}\]?\"?\s{0,2}[:=]\s{0,2}['\"]?(?:y|n|yes|no|true|false|pass(?:ed)?|ok|auto|none|done|completed?(?:_by_\w{1,20})?|"
-      r"cleared|approved|verified|direct|skip(?:ped)?|off|waived|low)\b", finance=0.75, bank_change=0.75)
+      r"\[?\b[A-Za-z]{2,20}(?:_[A-Za-z]{2,20}){1,4}\]?\"?\s{0,2}[:=]\s{0,2}['\"]?(?:pass(?:ed)?|ok|auto|done|completed?(?:_by_\w{1,20})?|"
+      r"cleared|approved|verified|direct|skip(?:ped)?|off|waived|low)\b"
+      r"|\[?\b(?=[A-Za-z_]{0,40}(?:verified|approved|checked|matched|confirmed|cleared|validated|signed|passed|done|allow|skip|bypass|override|trust|exempt|whitelist))"
+      r"[A-Za-z]{2,20}(?:_[A-Za-z]{2,20}){1,4}\]?\"?\s{0,2}[:=]\s{0,2}['\"]?(?:y|yes|true)\b"
+      r"|\[?\b(?=[A-Za-z_]{0,40}(?:require|notify|alert|hold|block|dual|review|log|audit|check|verif|callback|approv|confirm|screen|match|flag))"
+      r"(?![A-Za-z_]{0,40}(?:verified|approved|checked|matched|confirmed|cleared|validated|passed|done))[A-Za-z]{2,20}(?:_[A-Za-z]{2,20}){1,4}\]?\"?\s{0,2}[:=]\s{0,2}['\"]?(?:n|no|false|none)\b",
+      finance=0.75, bank_change=0.75)
 _rule("buyer_field_set", "control_field", 0.6, 0.3, None,
       r"\b(?:verification|verified|approval|approved|match|matching|callback|hold|block|risk|review)(?:[ _-]?(?:status|result|by|check))?\s{0,2}[:=]\s{0,2}['\"]?"
       r"(?:pass(?:ed)?|completed?(?:_by_\w{1,20})?|done|cleared|waived|skipped|n/a|not\s{1,3}required|yes|true|ok)\b"
@@ -678,7 +688,7 @@ _rule("buyer_section", "internal_field", 0.35, 0.1, None,
       finance=0.4, bank_change=0.4)  # a section of the buyer's form inside the sender's text: weak alone
 # 8. Another record of the buyer's changed: another vendor, a merge, the tax id, a limit, the processor's own system.
 _rule("other_record_change", "records", 0.6, 0.2, None,
-      r"\b(?:update|change|apply|set|link|amend|switch)\b[^.!?\n]{0,60}?\b(?:sister\s{1,3}compan\w{1,3}|affiliated?\s{1,3}compan\w{1,3}|subsidiar\w{1,3}|"
+      r"\b(?:update|change|apply|set|link|amend|switch)\b(?!\s{1,3}(?:request|form|notice|letter|confirmation|for\s{1,3}(?:vendor|supplier)))[^.!?\n]{0,60}?\b(?:sister\s{1,3}compan\w{1,3}|affiliated?\s{1,3}compan\w{1,3}|subsidiar\w{1,3}|"
       r"(?:another|other|second)\s{1,3}(?:vendor|supplier)|vendor\s{1,3}(?:no\.?\s{0,2}|number\s{1,3}|#\s?)?\d{4,})\b"
       r"|\b(?:merge|zusammenf[üu]hr\w{1,4}|zusammenzuführen|samen\s{1,3}te\s{1,3}voegen|samenvoegen|fusionn\w{1,4}|fusionar|unificar|unire|unificare|połącz\w{1,4}|scal\w{1,4})\b"
       r"[^.!?\n]{0,60}?\b(?:records?|\w{0,20}record|stammsatz|stammdaten|fiches?|fichas?|anagrafic\w|kartotek\w{1,3}|vendors?|suppliers?|creditors?|crediteur\w{0,4}|account)\b"
@@ -732,7 +742,7 @@ _rule("buyer_data_request", "data_out", 0.55, 0.2, None,
 _rule("relayed_permission", "relayed", 0.5, 0.1, None,
       r"\b(?:said|says|told\s{1,3}(?:us|me)|confirmed|agreed)\s{1,3}(?:that\s{1,3})?(?:it's|it\s{1,3}is|it\s{1,3}was|you\s{1,3}(?:could|can|may)|we\s{1,3}(?:could|can|may)|"
       r"(?:she|he|they)(?:'d|\s{1,3}would|\s{1,3}will|'ll))\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:ok|okay|fine|approve|update|pay|release|post|skip|proceed|go\s{1,3}ahead)\b",
-      finance=0.6, bank_change=0.6)
+      finance=0.7, bank_change=0.7)
 # 13. Paying or releasing while a control is still running, or now with the document "to follow when it arrives".
 _rule("pay_before_control", "bypass", 0.6, 0.3, None,
       r"\b(?:while|before)\s{1,3}(?:the\s{1,3})?(?:check|verification|callback|call-?back|review|approval|screening|validation|match(?:ing)?)\s{1,3}"
@@ -792,7 +802,7 @@ _rule("control_afterwards", "bypass", 0.6, 0.3, None,
       r"|\b(?:not\s{1,3}necessary|no\s{1,3}need|don't|dont|do\s{1,3}not|need\s{1,3}not|needn't|not)\s{1,3}(?:to\s{1,3})?wait\s{1,3}for\s{1,3}"
       r"(?:the\s{1,3}|her|him|them|a\s{1,3}|any\s{1,3}|our\s{1,3}|your\s{1,3})?(?:\w{1,20}\s{1,3}){0,2}?(?:approv\w{0,5}|notice|form|letter|callback|call|confirmation|receipt|signature|sign-?off|normal|usual|formal|review|her|him|them|goods|po)\b"
       r"|\b(?:sans|sin|sem|senza|zonder|bez)\s{1,3}(?:attendre|esperar|aguardar|attendere|te\s{1,3}wachten|wachten\s{1,3}op|czekania)\b|\bohne\s{1,3}[^.!?\n]{0,40}?abzuwarten\b",
-      finance=0.6, bank_change=0.6)
+      finance=0.7, bank_change=0.7)
 # 7b. A status of the buyer's records set by the sender: "mark the PO as fully received", "tag as compliant", "set it to active".
 _STATUS = (r"(?:(?:fully\s{1,3})?received|complete[d]?|(?:[\w-]{1,20}-)?compliant|signed\s{1,3}off|granted|active|actif|activ[oa]|attiv[oa]|actief|aktiv|"
            r"unpaid|onbetaald|impayée?|no\s{1,3}pagad[ao]|unbezahlt|trusted|verified|approved|matched|cleared|paid|reviewed|low[- ]risk|"
@@ -891,10 +901,113 @@ _rule("other_record_change", "records", 0.6, 0.2, None,
       r"|\b(?:pending|scheduled|approved)\s{1,3}payment\s{1,3}(?:batch|run|file)\b"
       r"|\b(?:lower|reduce|remove|drop|change)\w{0,3}\b[^.!?\n]{0,40}?\b(?:approval\s{1,3}requirement|approval\s{1,3}level|dual\s{1,3}approval|number\s{1,3}of\s{1,3}approvers)\b"
       r"|\b(?:add|set\s{1,3}up|register|keep)\s{1,3}(?:a\s{1,3})?(?:second|additional|another|partner)\s{1,3}(?:bank\s{1,3})?account\b"
-      r"|\b(?:bump|raise|increase|lift|aumente|aumentar|augmenter|erhöhen)\b[^.!?\n]{0,40}?\b(?:credit\s{1,3}limit|limite\s{1,3}de\s{1,3}crédito|kreditlimit|limit)\b"
+      r"|\b(?:bump|raise|increase|lift|aumente|aumentar|augmenter|erhöhen|verhogen|verhoogd|relever|alzare|aumentare|podnie\w{1,4}|podwyższ\w{1,4})\b[^.!?\n]{0,40}?\b(?:credit\s{1,3}limit|limite\s{1,3}de\s{1,3}crédito|kreditlimit|limit|(?:per-payment\s{1,3}|payment\s{1,3})?cap|seuil|limiet|betaallimiet|soglia|próg\w{0,2}|progu|schwelle|umbral)\b"
+      r"|\b(?:betaallimiet|limiet|seuil|soglia|umbral|schwelle|limit|cap)\b[^.!?\n]{0,60}?\b(?:verhoogd|verhogen|relevé|aumentad[ao]|alzat[ao]|erhöht|raised|increased|lifted)\b"
       r"|\b(?:zahlungsziel|payment\s{1,3}terms?|délai\s{1,3}de\s{1,3}paiement|plazo\s{1,3}de\s{1,3}pago)\b[^.!?\n]{0,30}?\b(?:auf|to|à|a)\s{1,3}(?:sofort|immediate|immédiat|inmediato)\b"
       r"|\b(?:set\s{1,3}(?:this|it)\s{1,3}up|create\s{1,3}(?:it|this|them))\s{1,3}directly\s{1,3}in\b"
       r"|\b(?:enter|key|post|book)\s{1,3}(?:them|these|it)\s{1,3}directly\s{1,3}from\s{1,3}this\b|\bnot\s{1,3}yet\s{1,3}in\s{1,3}your\s{1,3}system\b",
+      finance=0.7, bank_change=0.7)
+
+# -- round 3 (2026-12): kinds in general words ---------------------------------------------------------
+# 16. A step of the buyer's process the document is to go around: "doesn't need to go through your approvals",
+#     "no need to run that past your vendor-master people", "rather than waiting for the vendor master approval",
+#     "before the form goes through your review", "sans passer par", "no hace falta mandarla al circuito".
+_STEP = (r"(?:approv\w{0,5}|review\w{0,3}|controller\w{0,2}|committee|vendor[- ]master\w{0,6}|master\s{1,3}data|circuit\w{0,2}|workflow\w{0,2}|"
+         r"procedure|verification|check\w{0,3}|sign-?off|validation|queue|planner|procurement|purchasing|finance|treasury|audit\w{0,3}|"
+         r"compliance|callback|call-?back|signator\w{1,3}|four[- ]eyes|dual\s{1,3}control|change[- ]control\w{0,4})")
+_rule("around_buyer_step", "bypass", 0.6, 0.3, None,
+      r"\b(?:doesn't|does\s{1,3}not|doesnt|don't|dont|do\s{1,3}not|no\s{1,3}need\s{1,3}to|needn't|need\s{1,3}not|not\s{1,3}to|without|rather\s{1,3}than|instead\s{1,3}of|never|not)\s{1,3}"
+      r"(?:need\s{1,3}to\s{1,3}|have\s{1,3}to\s{1,3}|be\s{1,3})?(?:go(?:ing|es)?|pass(?:ing|ed)?|run(?:ning)?|rout(?:e|ed|ing)|put(?:ting)?|wait(?:ing)?|queu(?:e|ed|ing))\s{1,3}"
+      r"(?:it\s{1,3}|this\s{1,3}|that\s{1,3}|them\s{1,3}|these\s{1,3})?(?:through|thru|via|past|for|by|into)\s{1,3}(?:the\s{1,3}|your\s{1,3}|its\s{1,3}|any\s{1,3}|a\s{1,3})?"
+      r"(?:usual\s{1,3}|normal\s{1,3}|standard\s{1,3}|regular\s{1,3}|full\s{1,3}|formal\s{1,3}|separate\s{1,3})?(?:[\w-]{1,20}\s{1,3}){0,2}?" + _STEP + r"\b"
+      r"|\bbefore\s{1,3}(?:the\s{1,3}|it\s{1,3}|this\s{1,3})?(?:[\w-]{1,20}\s{1,3}){0,2}?(?:goes|go|has\s{1,3}gone|is\s{1,3}put|gets)\s{1,3}(?:through|past)\s{1,3}(?:the\s{1,3}|your\s{1,3})?(?:[\w-]{1,20}\s{1,3}){0,1}?" + _STEP + r"\b"
+      r"|\b(?:sans|sin|sem|senza|zonder|ohne|bez)\s{1,3}(?:passer|pasar|passar|passare|te\s{1,3}gaan|durchlaufen|przechodzenia)\s{1,3}(?:par|por|pel[oa]?|per|da|via|przez|über)\b"
+      r"|\b(?:no\s{1,3}hace\s{1,3}falta|no\s{1,3}es\s{1,3}necesario|non\s{1,3}serve|non\s{1,3}è\s{1,3}necessari[oa]|hoeft\s{1,3}niet|nicht\s{1,3}nötig|pas\s{1,3}besoin\s{1,3}de|inutile\s{1,3}de|nie\s{1,3}trzeba|não\s{1,3}é\s{1,3}necessário)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,4}?(?:circuito|aprobaci[oó]n|autorizzazione|autorizaci[oó]n|approvazione|via|goedkeuring|freigabe|validation|validaci[oó]n|verifica\w{0,5}|controle|kontrol\w{0,3}|aprova\w{0,4}|visa)\b",
+      finance=0.75, bank_change=0.75)
+# 17. The buyer's stored record changed straight from the sender's document, or by the reader on the sender's say:
+#     "your vendor file can just be updated from the pdf", "update the master record yourself", "directement dans votre référentiel".
+_MASTER = (r"(?<!\bour\s)(?<!\bmy\s)(?:(?:vendor|supplier|creditor|payee)[- ]?(?:master|file|record|data|details)\w{0,2}|master\s{1,3}(?:record|data|file)|référentiel\s{1,3}fournisseurs?|fiche\s{1,3}fournisseur|"
+           r"ficha\s{1,3}(?:de\s{1,3})?proveedor|stammdaten|stammsatz|kreditorenstamm|leveranciers(?:bestand|gegevens)|anagrafica(?:\s{1,3}fornitor\w)?|kartotek\w{0,3}|"
+           r"cadastro\s{1,3}(?:de\s{1,3})?fornecedor\w{0,2}|your\s{1,3}(?:records|system|erp))")
+_rule("record_from_document", "records", 0.6, 0.2, None,
+      r"\b(?:updat\w{1,3}|chang\w{1,3}|amend\w{0,3}|apply|appliquer|set\s{1,3}up|overwrit\w{1,3}|edit\w{0,3}|enter\w{0,3}|modif\w{1,6}|actualiz\w{1,4}|aktualisier\w{0,3}|ändern|wijzig\w{0,3}|aggiorna\w{0,4}|zmian\w{1,2}|zmieni\w{1,3})\b"
+      r"[^.!?\n]{0,60}?" + _MASTER + r"[^.!?\n]{0,40}?\b(?:yourself|yourselves|directly|straight\s{1,3}away|right\s{1,3}away|from\s{1,3}(?:this|the|our)\s{1,3}(?:pdf|e-?mail|mail|letter|invoice|attachment|message)|"
+      r"in\s{1,3}the\s{1,3}same\s{1,3}step|directement|directamente|direttamente|diretamente|direkt|rechtstreeks|bezpośrednio|vous-mêmes?)\b"
+      r"|" + _MASTER + r"[^.!?\n]{0,40}?\b(?:can|may|should|could|kann|peut|puede|pode|può|kan|może)\s{1,3}(?:just\s{1,3}|simply\s{1,3}|also\s{1,3})?be\s{1,3}(?:updated|changed|amended|overwritten)\s{1,3}"
+      r"(?:directly|from\s{1,3}(?:this|the|our)\s{1,3}(?:pdf|e-?mail|mail|letter|invoice|attachment)|with\b|in\s{1,3}the\s{1,3}same|at\s{1,3}the\s{1,3}same)"
+      r"|\b(?:update|change|amend)\s{1,3}(?:it|this|them|the\s{1,3}record|the\s{1,3}details)\s{1,3}(?:directly|yourself|yourselves)\s{1,3}(?:from|in|on)\b",
+      finance=0.7, bank_change=0.7)
+
+# 18. A control of the buyer's stated as passed or off in shorthand: "TOLERANCE CHECK PASSED", "dup-check override",
+#     "NO GOODS RECEIPT MATCH REQUIRED", "AUTO RELEASE" (not "no action required": that names no control).
+_rule("control_state_claimed", "control_field", 0.6, 0.3, None,
+      r"\b(?:tolerance|duplicate|dup|match(?:ing)?|three[- ]way|3[- ]way|price|budget|receipt|gr|po|callback|call-?back|verification|approval|review|screening|kyc|sanctions?)"
+      r"[\s_-]{0,3}(?:check|match|control|test)?\s{0,3}[:=-]?\s{0,3}(?:passed|override|overridden|waived|skipped|bypassed)\b"
+      r"|\bno\s{1,3}(?:[\w/-]{1,20}\s{1,3}){0,2}?(?:match|matching|receipt|gr|approval|approver|sign-?off|verification|callback|call-?back|review|po|purchase\s{1,3}order|check)\s{1,3}(?:is\s{1,3})?(?:required|needed|necessary)\b"
+      r"|\bauto[- ]?(?:release|approv\w{1,4}|post(?:ing)?)\b",
+      finance=0.75, bank_change=0.75)
+# 19. Permission relayed from someone on the buyer's side: "your purchasing already agreed", "Lars in treasury OK'd it",
+#     "votre acheteur est d'accord" (not the price or a date agreed: that is ordinary).
+_rule("relayed_permission", "relayed", 0.5, 0.1, None,
+      r"\b(?:your|vostr[oaie]|votre|vos|su|sus|uw|jullie|ihre?[mnrs]?|vosso|vossa)\s{1,3}(?:[\w'-]{1,20}\s{1,3}){0,3}?(?:already\s{1,3}|has\s{1,3}|have\s{1,3})?"
+      r"(?:agreed|ok'?d|okayed|okay'd|signed\s{1,3}(?:it\s{1,3})?off|said\s{1,3}(?:it's|it\s{1,3}is|that's|that\s{1,3}is)\s{1,3}(?:ok|okay|fine)|est\s{1,3}d'accord|está\s{1,3}de\s{1,3}acuerdo|"
+      r"è\s{1,3}d'accordo|is\s{1,3}akkoord|ist\s{1,3}einverstanden|(?:has\s{1,3})?given\s{1,3}(?:the\s{1,3}|us\s{1,3}the\s{1,3})?(?:go-ahead|ok|okay))\b"
+      # ... as the end of the clause, or agreeing to the buyer's own act: not "agreed to ship on Monday".
+      r"(?=\s{0,3}(?:[.,;:!)\n]|$)|\s{1,3}(?:so|and|that|it|this|to\s{1,3}(?:pay|release|approve|skip|waive|change|update|process|post|book|it|this|that|the\s{1,3}change)\b|"
+      r"(?:pour|para|per|für|voor|mit|con|avec)\s{1,3}(?:le|la|el|il|den|die|das|de|het|o|a)?\s{0,3}(?:paiement|pago|pagamento|zahlung|betaling|virement|changement|cambio|wijziging|änderung)))"
+      r"|\b(?:ok'?d|okayed|okay'd)\s{1,3}(?:it|this|that)\b",
+      finance=0.7, bank_change=0.7)
+# 20. Paying what the buyer's own records show as paid, or the same supply invoiced again:
+#     "even if it shows as paid", "anche se risulta già pagata", "same load re-invoiced ... post both".
+_rule("pay_more", "extra_payment", 0.6, 0.2, None,
+      r"\b(?:even\s{1,3}if|although|though|anche\s{1,3}se|ook\s{1,3}als|auch\s{1,3}wenn|même\s{1,3}si|aunque|mesmo\s{1,3}que)\b[^.!?\n]{0,60}?"
+      r"\b(?:paid|pagat[ao]|betaald|bezahlt|payée?|pagad[ao]|settled)\b"
+      r"|\b(?:re-?invoiced|invoiced\s{1,3}again|same\s{1,3}(?:supply|load|delivery|goods|service|shipment)|fatturat[ao]\s{1,3}di\s{1,3}nuovo)\b[^.!?\n]{0,80}?(?<!\bnot\s)(?<!n't\s)\b(?:pay|post|book|release)\w{0,3}\s{1,3}(?:them\s{1,3}|it\s{1,3})?both\b"
+      r"|(?<!\bnot\s)(?<!n't\s)\b(?:pay|post|book|release)\w{0,3}\s{1,3}(?:them\s{1,3}|it\s{1,3})?both\b[^.!?\n]{0,80}?\b(?:re-?invoiced|invoiced\s{1,3}again|same\s{1,3}(?:supply|load|delivery|goods|service|shipment))\b",
+      finance=0.75, bank_change=0.75)
+# 21. Confirmations and remittances steered to one address only (the buyer's known contacts left out).
+#     "Only to x@…" alone is also how a vendor names its remittance mailbox: a second sign is needed (0.5);
+#     the known address dropped ("no longer to our address") is not ordinary (0.7).
+_rule("confirmations_narrowed", "secrecy", 0.5, 0.2, None,
+      r"\b(?:only|solo|nur(?:\s{1,3}noch)?|uniquement|seulement|alleen|tylko|apenas|soltanto)\s{1,3}(?:to|a|an|à|aan|do|para)\s{1,3}[\w.+-]{1,64}@"
+      r"|@[\w-]{1,63}(?:\.[\w-]{1,63}){1,4}\s{1,3}only\b|\bto\s{1,3}(?:that|this)\s{1,3}address\s{1,3}only\b",
+      finance=0.5, bank_change=0.5)
+_rule("known_address_dropped", "secrecy", 0.55, 0.2, None,
+      r"\b(?:nicht\s{1,3}mehr|no\s{1,3}longer|plus)\s{1,3}(?:an|to|à)\s{1,3}(?:unsere|our|notre)\s{1,3}(?:\w{1,20}\s{1,3})?(?:adresse|address)\b",
+      finance=0.7, bank_change=0.7)
+# 22. Splitting a payment under the buyer's threshold, in other languages.
+_rule("evade_control", "bypass", 0.6, 0.3, None,
+      r"\b(?:podziel\w{1,4}|aufteil\w{0,3}|aufzuteilen|diviser|fractionner|dividir|fraccionar|suddivider\w{0,3}|dividere|frazionare|splitsen|opsplitsen|op\s{1,3}te\s{1,3}splitsen)\b"
+      r"[^.!?\n]{0,80}?\b(?:poniżej|unter(?:halb)?|sous|en\s{1,3}dessous|por\s{1,3}debajo|bajo|sotto|onder|abaixo)\b",
+      finance=0.75, bank_change=0.75)
+# 23. The buyer's own payment data or access asked for: the login to its bank portal, its payment run file, its payments to others.
+_rule("buyer_data_request", "data_out", 0.55, 0.2, None,
+      r"\b(?:send|forward|export|share|cc|copy|attach|give|provide|reply\s{1,3}with|inoltrare|inviare|enviar|envoyer|senden|sturen|przesłać)\b[^.!?\n]{0,60}?"
+      r"\b(?:(?:login|password|credentials|access)\s{1,3}(?:you\s{1,3}use\s{1,3})?(?:for|to)\s{1,3}(?:the\s{1,3}|your\s{1,3})?(?:\w{1,20}\s{1,3}){0,2}?(?:portal|bank|banking|system|erp)|"
+      r"(?:full\s{1,3})?payment\s{1,3}(?:run|batch)\s{1,3}(?:file|report|list)|(?:export|list|copies)\s{1,3}of\s{1,3}(?:all\s{1,3})?(?:the\s{1,3})?payments|all\s{1,3}payments\s{1,3}made|"
+      r"(?:your\s{1,3})?(?:company's\s{1,3})?bank\s{1,3}statements|bonifici\s{1,3}effettuati|virements\s{1,3}effectués|überweisungen\s{1,3}an\s{1,3}(?:ihre|andere))\b",
+      finance=0.7, bank_change=0.7)
+
+# 24. Gaps in the kinds above, in general words: a check "completed on your side" by the sender's account; "(no callback,
+#     no dual approval)" as a handling note; the same account applied to another vendor id; a list of the buyer's payments
+#     or its approvers' names and limits asked for; a credit note to be disregarded; the approved amount raised.
+_rule("control_elsewhere_claim", "claim", 0.55, 0.2, None,
+      rf"\b{_CHECK_NOUNS}\w{{0,12}}\b[^.!?\n;]{{0,60}}?\b{_DONE}\b[^.!?\n;]{{0,20}}?\bon\s{{1,3}}your\s{{1,3}}(?:side|end)\b"
+      r"|\b(?:rückruf|terugbel)\w{0,20}\b[^.!?\n;]{0,40}?(?:" + _OUR_SIDE + r"|\b(?:door|von|durch)\s{1,3}(?:uw|ihre?[mnrs]?)\s{1,3}(?:collega|kollegin|kollege)\b)"
+      r"[^.!?\n;]{0,40}?\b(?:erfolgt|durchgeführt|erledigt|afgehandeld|gedaan|uitgevoerd)\b",
+      finance=0.7, bank_change=0.7)
+_rule("control_state_claimed", "control_field", 0.6, 0.3, None,
+      r"(?:\(|\b(?:handling|processing)\s{1,3}(?:code|note)\b[^\n]{0,40}?)\s{0,2}no\s{1,3}(?:callback|call-?back|verification|dual\s{1,3}approval|approval|review|match\w{0,3}|checks?)\s{0,2}[,;)]",
+      finance=0.75, bank_change=0.75)
+_rule("other_record_change", "records", 0.6, 0.2, None,
+      r"\b(?:same|this|these|the\s{1,3}new)\s{1,3}(?:account|details|bank\s{1,3}details|change|iban)\s{1,3}(?:to|for)\s{1,3}(?:our\s{1,3})?(?:vendor|supplier|creditor)\s{1,3}(?:id|no\.?|number|#)\s{0,2}[\w-]{0,12}\d"
+      r"|\b(?:raise|increase|lift|adjust)\s{1,3}the\s{1,3}approved\s{1,3}amount\b"
+      r"|\b(?:disregard|ignore|skip)\s{1,3}(?:the\s{1,3}|our\s{1,3})?credit\s{1,3}notes?\b",
+      finance=0.7, bank_change=0.7)
+_rule("buyer_data_request", "data_out", 0.55, 0.2, None,
+      r"\b(?:send|forward|export|share|copy|attach|give|provide|reply\s{1,3}(?:to\s{1,3}[^.!?\n]{0,30}?)?with|list)\b[^.!?\n]{0,60}?"
+      r"\b(?:(?:export|list|copies|overview|report)\s{1,3}of\s{1,3}(?:[\w']{1,20}\s{1,3}){0,3}?(?:payments|approvers|payees)|approver\s{1,3}names|approval\s{1,3}limits|names\s{1,3}of\s{1,3}(?:your\s{1,3})?approvers)\b",
       finance=0.7, bank_change=0.7)
 
 _rule("sensitive_data", "sensitive", 0.3, 0.1,
@@ -932,7 +1045,7 @@ _rule("principal_command", "principal", 0.6, 0.0,
       r"add|remove|move|reset|change|update|schedule|book|share|send|e-?mail|forward|leave|turn\s+off|open|release|"
       r"reroute|redirect|pay|deposit|install|download|post|publish|modify|block|unblock|initiate|dispatch|give|"
       r"retrieve|get|fetch|list|find|use|guide|create|make|set\s+up|order|apply|request)\b"
-      r"[^.!?\n]{0,100}?\b(?:my|me|mine|I'm|I\s+am|I'd|I\s+have|I've)\b", _I | re.M)
+      r"[^.!?\n]{0,100}?\b(?:my|me|mine|I'm|I\s+am|I'd|I\s+have|I've)\b", _I | re.M, finance=0.3, bank_change=0.3)
 _rule("collect_and_send", "exfil_chain", 0.55, 0.2,
       ('send', 'mail', 'forward', 'post', 'share', 'upload', 'transmit', 'text', 'message'),
       r"\b(?:get|retrieve|retrive|fetch|list|find|collect|gather|read|search|access|extract|concatenate|compile|look\s+up|download)\b"
@@ -946,7 +1059,7 @@ _rule("autonomy_pressure", "control", 0.5, 0.3,
 _rule("pay_to_account", "payment", 0.45, 0.2,
       None,
       r"\b(?:pay|transfer|send|wire|remit|move|deposit|transaction|payment)\b[^.!?\n]{0,60}?\bto\b[^.!?\n]{0,30}?"
-      r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){10,30}\b")
+      r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){10,30}\b", bank_change=0.1)
 
 # -- requests placed where data belongs ------------------------------------------------
 # InjecAgent and AgentDojo attacks are plain requests ("Please transfer $500 to account X",
@@ -974,7 +1087,7 @@ _ACT_WORDS = tuple(sorted({re.sub(r"\[sz\]e$", "", v.replace("e-?", "").replace(
 _PAY_VERBS = r"pay|transfer|wire|remit|deposit|send\s+(?:a\s+)?(?:payment|money|funds|the\s+amount)|settle"
 _rule("request_in_data", "request", 0.55, 0.0,
       _ACT_WORDS,
-      rf"{_OPEN}{_POLITE}(?:{_ACT_VERBS})\b(?![\"':_-]|(?:\s{{1,3}}\w{{1,20}})?\s{{0,2}}:\s{{0,3}}(?:\[|_{{2}}|yes\b|no\b)|\s+(?:here|us\b|of\b|attached|enclosed|herewith|to\s+learn|more|up\s+to|(?-i:[A-Z]{{3,}})\b|\d{{1,3}}\s*(?:%|percent)))", _I | re.M,
+      rf"{_OPEN}{_POLITE}(?:{_ACT_VERBS})\b(?![\"':_-]|(?:\s{{1,3}}\w{{1,20}})?\s{{0,2}}:\s{{0,3}}(?:\[|_{{2}}|yes\b|no\b)|\s+(?:here|us\b|of\b|management\b|requests?\b|forms?\b|notices?\b|history\b|log\b|attached|enclosed|herewith|to\s+learn|more|up\s+to|(?-i:[A-Z]{{3,}})\b|\d{{1,3}}\s*(?:%|percent)))", _I | re.M,
       finance=0.5, bank_change=0.5)
 _rule("pay_request_in_data", "pay_request", 0.55, 0.0,
       ('pay', 'transfer', 'wire', 'remit', 'deposit', 'send', 'settle'),
