@@ -90,12 +90,10 @@ def load_rows() -> list[dict]:
 
 
 def all_firings(text: str, context: str) -> dict[str, float]:
-    """Every rule that fires on ``text`` (name -> its weight), with the scorer's own skip conditions
-    except "a stronger rule of the same kind already fired"."""
+    """Every rule that fires on ``text`` (``kind:name`` -> its weight): the scorer's own
+    ``_rule_matches`` without its "a stronger rule of the same kind already fired" short cut."""
     out: dict[str, float] = {}
-    if not text or text.isspace():
-        return out
-    if len(text) <= inj._SHORT and inj._TWO_WORDS.search(text) is None:
+    if inj._unscanned(text):
         return out
     profile = inj.PROFILES[context]
     head, _h, tail, _t = inj._window(text)
@@ -103,21 +101,7 @@ def all_firings(text: str, context: str) -> dict[str, float]:
         if not part:
             continue
         norm, _origin = inj._normalise(part)
-        ordinary_payment = inj._BENIGN.search(norm) is not None or inj._BILL.search(norm) is not None
-        for name, kind, weights, _needs, pattern in inj._RULES:
-            w = weights[profile]
-            if ordinary_payment and kind in ("payment", "bank", "pay_request"):
-                w *= 0.3
-            if w <= 0:
-                continue
-            match = pattern.search(norm)
-            if match is None:
-                continue
-            sent = inj._sentence(norm, *match.span())
-            if profile != "data" and kind in inj._ROUTINE_KINDS and inj._ROUTINE.search(sent):
-                continue
-            if kind not in inj._WARNING_KEEPS and inj._WARNING.search(sent):
-                continue
+        for name, kind, w, _match in inj._rule_matches(norm, profile):
             key = f"{kind}:{name}"
             out[key] = max(out.get(key, 0.0), round(w, 3))
     return out

@@ -444,6 +444,29 @@ def test_the_first_character_gate_never_changes_a_match():
     assert not injection_module._gated(r"\w+x", re.I).pattern.startswith("(?=[")
 
 
+def test_the_scorers_short_cut_never_changes_the_strongest_rule_of_a_kind():
+    # _scan skips a rule that cannot beat its kind's signal; every rule that fires, listed without
+    # that short cut (as benchmarks/calibrate_injection_by_author.py does), has the same maxima
+    rows = [json.loads(line) for line in
+            (REPO / "governed_agents" / "safety" / "data" / "finance_injection.jsonl").read_text().splitlines()]
+    texts = [(r["text"], r["context"]) for r in rows] + [(t, "data") for t in INJECTIONS + BENIGN] \
+        + [(t, "invoice_memo") for t, _ in FINANCE_KINDS + FINANCE_KIND_NEAR_MISSES]
+    fired = 0
+    for text, context in texts:
+        strongest: dict[str, float] = {}
+        if not injection_module._unscanned(text):
+            head, _, tail, _ = injection_module._window(text)
+            for part in (head, tail):
+                if part:
+                    norm, _ = injection_module._normalise(part)
+                    for _name, kind, weight, _match in injection_module._rule_matches(norm, injection_module.PROFILES[context]):
+                        strongest[kind] = max(strongest.get(kind, 0.0), round(weight, 3))
+        fired += len(strongest)
+        signals = {s.kind: s.weight for s in score_text(text, context=context).signals}
+        assert signals == strongest, (context, text[:80])
+    assert fired > len(texts)  # the comparison is not between empty maps
+
+
 def test_a_fraud_warning_does_not_count_as_the_request_it_warns_about():
     warning = "We will never ask you to change our bank details or the payee by email."
     assert not [s for s in score_text(warning, context="invoice_memo").signals if s.kind in ("bank", "records_change")]

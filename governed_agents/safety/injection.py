@@ -49,6 +49,7 @@ try:  # CPython's regex parser, read to gate each pattern on its first character
     from re import _parser as _sre_parse
 except ImportError:  # pragma: no cover - another Python: the plain patterns, same matches, slower
     _sre = _sre_parse = None
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 DEFAULT_THRESHOLD = 0.7  # the envelope default of safety.block_on_prompt_injection_score_gte
@@ -1210,8 +1211,20 @@ def _sentence(text: str, start: int, end: int) -> str:
     return text[lo:min(stops) if stops else hi]
 
 
-def _scan(text: str, offset: int, original: str, profile: str, best: dict[str, Signal]) -> None:
-    norm, origin = _normalise(text)
+def _rule_matches(norm: str, profile: str, best: Mapping[str, Signal] | None = None) -> Iterator[tuple[str, str, float, re.Match]]:
+    """Each rule that fires on the normalised text ``norm``: ``(name, kind, weight, match)``.
+
+    The rules' skip conditions live here and only here: payment wording beside a bill or the
+    account on file weighs less; a rule weighing 0 in ``profile`` is not run; in a finance or
+    user text a routine request ("send the remittance advice to ap@…") does not fire an exfil,
+    recipient, request or action rule; a sentence warning that "we will never ask you to change
+    bank details" fires only the kinds in ``_WARNING_KEEPS``.
+
+    With ``best`` (the strongest signal per kind found so far, read afresh at each rule while the
+    caller fills it in), a rule that cannot beat its kind's signal is not run: the scorer's short
+    cut. Without it every rule that fires is yielded (``benchmarks/calibrate_injection_by_author.py``
+    learns from them); the strongest per kind is the same either way (tested).
+    """
     # Paying the account on file, or a bill asking to be paid, is the ordinary case of payment wording.
     ordinary_payment = _BENIGN.search(norm) is not None or _BILL.search(norm) is not None
     words = " ".join(norm.lower().split())
@@ -1221,9 +1234,10 @@ def _scan(text: str, offset: int, original: str, profile: str, best: dict[str, S
             w *= 0.3
         if w <= 0:
             continue
-        current = best.get(kind)
-        if current is not None and current.weight >= w:
-            continue
+        if best is not None:
+            current = best.get(kind)
+            if current is not None and current.weight >= w:
+                continue
         if needs is not None and _PREFILTER and not any(word in words for word in needs):
             continue
         match = pattern.search(norm)
@@ -1233,6 +1247,12 @@ def _scan(text: str, offset: int, original: str, profile: str, best: dict[str, S
             continue  # "send the remittance advice to ap@…" is how vendors talk
         if kind not in _WARNING_KEEPS and _WARNING.search(_sentence(norm, *match.span())):
             continue
+        yield name, kind, w, match
+
+
+def _scan(text: str, offset: int, original: str, profile: str, best: dict[str, Signal]) -> None:
+    norm, origin = _normalise(text)
+    for name, kind, w, match in _rule_matches(norm, profile, best):
         start, end = match.span()
         while start < end - 1 and norm[start] in _LEAD:
             start += 1  # the evidence is the instruction, not the punctuation before it
@@ -1243,6 +1263,14 @@ def _scan(text: str, offset: int, original: str, profile: str, best: dict[str, S
         lo = max(0, start - 8)
         excerpt = original[lo:min(len(original), max(end, lo + 1), lo + _EXCERPT)]
         best[kind] = Signal(name, kind, start, end, round(w, 3), excerpt)
+
+
+def _unscanned(text: str) -> bool:
+    """True for a text no rule is run on: empty, blank, or a short run without two words in it."""
+    if not text or text.isspace():
+        return True
+    # An identifier ("RE-2025-00017", "PO4500123") cannot carry an instruction: it takes words.
+    return len(text) <= _SHORT and _TWO_WORDS.search(text) is None
 
 
 def score_text(text: str, *, context: str = "data") -> InjectionScore:
@@ -1257,10 +1285,7 @@ def score_text(text: str, *, context: str = "data") -> InjectionScore:
         raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, not {context!r}")
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
-    if not text or text.isspace():
-        return InjectionScore(0.0, context=context)
-    if len(text) <= _SHORT and _TWO_WORDS.search(text) is None:
-        # An identifier ("RE-2025-00017", "PO4500123") cannot carry an instruction: it takes words.
+    if _unscanned(text):
         return InjectionScore(0.0, context=context)
     best: dict[str, Signal] = {}
     profile = PROFILES[context]
