@@ -340,8 +340,8 @@ class GovernedModelTasks:
     recorded ``completed`` (the spend report's cost per completed task counts it)."""
 
     def __init__(self, ledger, envelope, *, purpose: str, run_id: str | None, requested_by: str, agent: str,
-                 known_names=()) -> None:
-        self.ledger, self.envelope, self.purpose = ledger, envelope, purpose
+                 tenant: str | None = "acme", known_names=()) -> None:
+        self.ledger, self.envelope, self.purpose, self.tenant = ledger, envelope, purpose, tenant
         self.run_id, self.requested_by, self.agent, self.known_names = run_id, requested_by, agent, known_names
         self._gateway = None
 
@@ -357,7 +357,7 @@ class GovernedModelTasks:
 
         if self._gateway is None:
             self._gateway = ModelGateway(self.ledger)
-        task = TaskContext(envelope=self.envelope, requested_by=self.requested_by, agent=self.agent, tenant="acme",
+        task = TaskContext(envelope=self.envelope, requested_by=self.requested_by, agent=self.agent, tenant=self.tenant,
                            run_id=self.run_id, known_names=self.known_names)
         if on_task is not None:
             on_task(task)
@@ -376,7 +376,8 @@ class GovernedModelTasks:
 
 
 def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested_by: str = "alice",
-                       agent: str = "agent.invoice", known_names=()) -> Callable[[str], str | None]:
+                       agent: str = "agent.invoice", tenant: str | None = "acme",
+                       known_names=()) -> Callable[[str], str | None]:
     """The hook reconciliation calls for a PO reference that rules cannot read.
 
     Each call is its own governed task (``GovernedModelTasks``): rules first, then the router
@@ -384,7 +385,7 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
     means no answer: the invoice becomes a ``no_po`` exception a person sees, never a guess.
     """
     tasks = GovernedModelTasks(ledger, envelope, purpose="extract_po_reference", run_id=run_id,
-                               requested_by=requested_by, agent=agent, known_names=known_names)
+                               requested_by=requested_by, agent=agent, tenant=tenant, known_names=known_names)
     traces: dict[str, str] = {}  # reference text -> the trace of the task that read it (forensics)
 
     def extract(text: str) -> str | None:
@@ -401,7 +402,8 @@ def model_po_extractor(ledger, envelope, *, run_id: str | None = None, requested
 
 
 def model_justifier(ledger, envelope, *, run_id: str | None = None, requested_by: str = "agent",
-                    agent: str = "agent.invoice", known_names=()) -> Callable[[Any, list[str]], tuple[str, str]]:
+                    agent: str = "agent.invoice", tenant: str | None = "acme",
+                    known_names=()) -> Callable[[Any, list[str]], tuple[str, str]]:
     """The hook ``propose`` calls to have a model draft each justification.
 
     Each draft is its own governed task (``GovernedModelTasks``; ``routing.justification``: the
@@ -411,7 +413,7 @@ def model_justifier(ledger, envelope, *, run_id: str | None = None, requested_by
     from governed_agents.safety.citations import policy_id
 
     tasks = GovernedModelTasks(ledger, envelope, purpose="draft_justification", run_id=run_id,
-                               requested_by=requested_by, agent=agent, known_names=known_names)
+                               requested_by=requested_by, agent=agent, tenant=tenant, known_names=known_names)
 
     def justify(outcome, read_ids: list[str]) -> tuple[str, str]:
         from governed_agents.routing.justification import draft_justification
