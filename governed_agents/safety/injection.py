@@ -1261,8 +1261,26 @@ def _scan(text: str, offset: int, original: str, profile: str, best: dict[str, S
         start += offset
         end += offset
         lo = max(0, start - 8)
-        excerpt = original[lo:min(len(original), max(end, lo + 1), lo + _EXCERPT)]
+        excerpt = _excerpt(original, lo, min(len(original), max(end, lo + 1), lo + _EXCERPT))
         best[kind] = Signal(name, kind, start, end, round(w, 3), excerpt)
+
+
+# A code: an IBAN, a card or phone number, an id (capitals and digits, in groups).
+_CODE = re.compile(r"[+A-Z0-9](?:[A-Z0-9]|[ ./-](?=[A-Z0-9])){5,}")
+
+
+def _excerpt(original: str, lo: int, hi: int) -> str:
+    """``original[lo:hi]``, widened (by at most ``_EXCERPT`` characters each side) so that it
+    does not cut through a code. The excerpt is redacted before it is stored (a run receipt quotes
+    it); a cut IBAN or card number fails its checksum, is not recognised, and its digits would
+    be kept."""
+    for match in _CODE.finditer(original, max(0, lo - _EXCERPT), min(len(original), hi + _EXCERPT)):
+        start, end = match.span()
+        if start < lo < end:
+            lo = start
+        if start < hi < end:
+            hi = end
+    return original[lo:hi]
 
 
 def _unscanned(text: str) -> bool:
