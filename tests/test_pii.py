@@ -173,3 +173,21 @@ def test_injection_evidence_never_cuts_a_code_the_redactor_has_to_recognise(code
             assert not any(compact[i:i + 8] in kept for i in range(len(compact) - 7)), (pad, signal.excerpt)
             quoted += any(ch.isdigit() for ch in signal.excerpt)
     assert quoted  # some excerpts did reach into the code
+
+
+def test_a_surname_alone_is_redacted_in_a_document_that_named_its_person():
+    # A name found in full (master data, title or label) takes its surname with it, in the same
+    # document: capitalised and whole, with the full name's placeholder.
+    text = "Call from Maria Gonzalez. Gonzalez says the price list is fine; GONZALEZ agreed. Gonzalezstrasse 4."
+    assert redact_text(text, known_names=["Maria Gonzalez"]) == (
+        "Call from [NAME_1]. [NAME_1] says the price list is fine; [NAME_1] agreed. Gonzalezstrasse 4.")
+    assert redact_text("Dear Mr Keller, Keller's team and the keller below.") == (
+        "Dear Mr [NAME_1], [NAME_1]'s team and the keller below.")
+    # one document across the strings of a value, in order
+    assert redact({"to": "Regards, Jane Roe", "note": "Roe approved it"}) == {
+        "to": "Regards, [NAME_1]", "note": "[NAME_1] approved it"}
+    # two people share the surname: the bare one could be either and gets its own placeholder
+    assert redact_text("Maria Gonzalez and Pedro Gonzalez: Gonzalez approved.",
+                       known_names=["Maria Gonzalez", "Pedro Gonzalez"]) == "[NAME_1] and [NAME_2]: [NAME_3] approved."
+    # a document that never names the person keeps a bare word: "Price list attached"
+    assert redact_text("Price list attached. Keller approved it.") == "Price list attached. Keller approved it."

@@ -36,6 +36,7 @@ Bare digit runs are left alone on purpose: purchase-order and invoice numbers
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -175,6 +176,8 @@ class Redactor:
     counts: dict[str, int] = field(default_factory=dict)
     _seen: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _known_re: re.Pattern[str] | None = field(default=None, repr=False)
+    # The surnames of the names found so far in this document -> the placeholder a bare one gets.
+    _surnames: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.known_names = _known(self.known_names)
@@ -197,9 +200,10 @@ class Redactor:
         text = _TAX_LABEL_RE.sub(self._labelled_tax_id, text)
         text = _PHONE_RE.sub(lambda m: self._token(PHONE, m.group(0)), text)
         if self._known_re is not None:
-            text = self._known_re.sub(lambda m: self._token(NAME, m.group(0)), text)
+            text = self._known_re.sub(lambda m: self._name(m.group(0)), text)
         text = _TITLE_RE.sub(self._name_after_lead, text)
-        return _LABEL_RE.sub(self._name_after_lead, text)
+        text = _LABEL_RE.sub(self._name_after_lead, text)
+        return self._bare_surnames(text)
 
     def value(self, value: Any) -> Any:
         """A copy of a JSON-like value with every string redacted (keys are kept)."""
@@ -241,7 +245,40 @@ class Redactor:
         # "Dear Sir", "Contact: Accounts Receivable": not a person.
         if words[0].lower() in _NOT_NAMES:
             return match.group(0)
-        return match.group("lead") + self._token(NAME, name)
+        return match.group("lead") + self._name(name)
+
+    def _name(self, raw: str) -> str:
+        """The placeholder of a person's name, its surname remembered for ``_bare_surnames``."""
+        token = self._token(NAME, raw)
+        surname = raw.split()[-1].lower()
+        if len(surname) >= 3 and surname not in _NOT_NAMES:
+            known = self._surnames.setdefault(surname, token)
+            if known != token and known != f"surname:{surname}":
+                # Two people of the document share it ("Maria Gonzalez", "Pedro Gonzalez"): a bare
+                # one could be either, so it gets a placeholder of its own.
+                self._surnames[surname] = f"surname:{surname}"
+        return token
+
+    def _bare_surnames(self, text: str) -> str:
+        """A surname standing alone ("Gonzalez approved it"), capitalised, in a document that
+        named its person in full (or after a title or label) earlier or in the same text."""
+        if not self._surnames:
+            return text
+        pattern = _surname_pattern(tuple(sorted(self._surnames, key=lambda n: (-len(n), n))))
+
+        def replace(match: re.Match[str]) -> str:
+            word = match.group(0)
+            if not word[0].isupper():
+                return word  # "the price list", not "Price"
+            token = self._surnames[word.lower()]
+            return self._token(NAME, word) if token.startswith("surname:") else token
+
+        return pattern.sub(replace, text)
+
+
+@functools.lru_cache(maxsize=64)
+def _surname_pattern(surnames: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w\[])(?:" + "|".join(map(re.escape, surnames)) + r")(?!\w)", re.IGNORECASE)
 
 
 def _normal(kind: str, raw: str) -> str:
