@@ -110,3 +110,24 @@ def test_public_sets_in_sample_figures_do_not_regress(table):
 def test_wilson_interval():
     low, high = _eval_module().wilson(0, 34)
     assert low == 0.0 and 0.09 < high < 0.11
+
+
+def test_the_language_split_names_each_sets_language_and_counts_every_row(capsys):
+    spec = importlib.util.spec_from_file_location("injection_by_language",
+                                                  REPO / "benchmarks" / "injection_by_language.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert [module.language(t) for t in (
+        "Please pay the invoice and send us the remittance advice for this order.",
+        "Bitte überweisen Sie den Betrag und senden Sie uns die Rechnung für den Auftrag.",
+        "Merci de régler la facture et de nous envoyer les justificatifs avec votre paiement.",
+        "Graag betalen voor het einde van de maand en het bedrag op onze rekening zetten.",
+        "Prosimy o zapłatę faktury i przesłanie potwierdzenia na nasz adres.",
+        "Vi ber er betala fakturan och skicka en kopia till vår ekonomiavdelning.",
+    )] == ["en", "de", "fr", "nl", "pl", "sv"]
+    assert module.main(["--sets", "blind_a"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    total = next(line for line in lines if line.startswith("| all |"))
+    assert "| 60 | 60 |" in total
+    with pytest.raises(SystemExit):
+        module.main(["--sets", "nope"])
