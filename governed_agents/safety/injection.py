@@ -346,7 +346,7 @@ _CONTROL = (r"(?:(?:three|3|two|2)[- ]?way[- ]?match(?:ing)?|(?:receipt|po|invoi
             r"|revisi[oó]n|aprobador|controllo|verifica|drieweg-?match|controle|segregation\s+of\s+duties|four[- ]eyes|4[- ]eyes|maker[- ]checker"
             r"|(?:sanctions?\s+)?screening|kyc|confirmation\s+call|(?:bank|vendor|account)\s+validation|gr/?ir|po\s+check|receipt\s+check"
             r"|verificaci[oó]n|vérification|verificação|weryfikacj\w{0,3}|kontrol\w{0,3}|controlo|conferência|autorizzazione|autorizaci[oó]n|goedkeuring"
-            r"|validation(?:\s+rules?)?|validations)")
+            r"|validation(?:\s+rules?)?|validations|cooling[- ]off(?:\s+period)?|waiting\s+period)")
 _BYPASS = (r"(?:skip(?:ped)?|bypass(?:ed)?|waive[ds]?|override|overridden|disabled?|ignored?|disregard(?:ed)?|clear(?:ed)?|lift(?:ed)?"
            r"|remove[ds]?|circumvent|suspend(?:ed)?|turn\s+off|switch\s+off|ignorer|ignorar|saltar|überspring\w*|umgeh\w*"
            r"|ignorier\w*|sla\b|omettre|ignorare|saltare|omit(?:ted)?|forgo|forego|dispense\s+with|don't\s+bother\s+with|do\s+not\s+bother\s+with"
@@ -416,7 +416,7 @@ _rule("authority_claim", "authority", 0.45, 0.2, None,
       r"|\b(?:urgent|confidential)\s{0,3}(?:from|:|-)\s{0,3}(?:the\s+)?(?:cfo|ceo|management|board|treasury|controller)\b"
       r"|\b(?:the\s+)?(?:treasury|audit|legal|compliance|controller|management)\s+(?:has|have)\s+(?:cleared|waived|approved|confirmed|signed\s+off)\b"
       rf"|\bcontract\s+amendment\b{_W}{{0,40}}?\b(?:approv\w*|threshold|limit|exempt)\b")
-_rule("processor_address", "address", 0.6, 0.3, None,
+_rule("processor_address", "address", 0.6, 0.3, ('process', 'handling', 'automation', 'note for', 'note to', 'whoever', 'reading', 'reviewing', 'clerk', 'reviewer', 'approver', 'system', 'attention', 'bot', 'rpa', 'engine', 'workflow', 'reader of this', 'hinweis zur bearbeitung', 'note de traitement', 'nota para', 'nota di', 'verwerkingsnotitie', '@'),
       r"\b(?:(?:ap\s+|internal\s+)?processing\s+(?:notes?|instructions?|remarks?|guidance)|note\s+(?:for|to)\s+processing|handling\s+note|automation\s+hint)\b"
       r"|\bnote\s+(?:for|to)\s+(?:the\s+)?(?:approval|ap|reconciliation|payment|posting|matching)\s+(?:workflow|team|clerk|engine|system|automation|bot|process)\b"
       r"|\b(?:to\s+)?whoever\s+(?:processes|reads|handles|receives)\b"
@@ -804,12 +804,12 @@ _rule("control_afterwards", "bypass", 0.6, 0.3, None,
       r"|\b(?:sans|sin|sem|senza|zonder|bez)\s{1,3}(?:attendre|esperar|aguardar|attendere|te\s{1,3}wachten|wachten\s{1,3}op|czekania)\b|\bohne\s{1,3}[^.!?\n]{0,40}?abzuwarten\b",
       finance=0.7, bank_change=0.7)
 # 7b. A status of the buyer's records set by the sender: "mark the PO as fully received", "tag as compliant", "set it to active".
-_STATUS = (r"(?:(?:fully\s{1,3})?received|complete[d]?|(?:[\w-]{1,20}-)?compliant|signed\s{1,3}off|granted|active|actif|activ[oa]|attiv[oa]|actief|aktiv|"
+_STATUS = (r"(?:(?:fully\s{1,3})?received|complete[d]?|not\s{1,3}applicable|(?:3|three)[- ]way\s{1,3}matched|(?:[\w-]{1,20}-)?compliant|signed\s{1,3}off|granted|active|actif|activ[oa]|attiv[oa]|actief|aktiv|"
            r"unpaid|onbetaald|impayée?|no\s{1,3}pagad[ao]|unbezahlt|trusted|verified|approved|matched|cleared|paid|reviewed|low[- ]risk|"
            r"aprobad[ao]s?|aprovad[ao]s?|approuvée?s?|validée?s?|approvat[ao]|goedgekeurd|freigegeben|genehmigt|zaakceptowan\w{1,3}|zatwierdzon\w{1,3}|"
            r"betaald|bezahlt|payée?s?|pagad[ao]s?|pagat[ao])")
 _rule("status_set", "control_field", 0.6, 0.3, None,
-      r"\b(?:mark|tag|flag|set|record|treat|classify|register|enter|log|book|marqu\w{1,4}|marc\w{1,4}|considerar|consideren|tratar|trate[mn]?|zet|zetten|gezet|markier\w{0,3}|setz\w{0,3}|"
+      r"\b(?:mark|tag|flag|set|record|treat|classify|register|enter|log|book|tick|marqu\w{1,4}|marc\w{1,4}|considerar|consideren|tratar|trate[mn]?|zet|zetten|gezet|markier\w{0,3}|setz\w{0,3}|"
       r"oznacz\w{0,4}|wpis\w{0,4}|enregistr\w{1,4}|passer)\b[^.!?\n;]{0,50}?"
       r"\b(?:as|als|como|comme|come|jako|to|à|a|op|auf|na)\s{1,3}['\"\u201c\u00ab]?\s{0,2}" + _STATUS + r"\b"
       r"|\b(?:mark|tag|flag|set|record|considerar|consider)\s{1,3}(?:it|this|them|esta\s{1,3}\w{1,20}|this\s{1,3}\w{1,20})\s{1,3}" + _STATUS + r"\b"
@@ -1033,7 +1033,7 @@ _ML_CONTROL = (r"(?:freigabe\w{0,6}|\w{0,14}(?:prüfung|kontrolle|verifizierung)
 _ML_REFUSAL = (r"(?![^.!?\n]{0,50}\b(?:nicht|keine?|ne\s|n'|pas|jamais|no\s{1,3}(?:se\s{1,3}|les\s{1,3}|la\s{1,3}|lo\s{1,3})?(?:pued\w{1,3}|pod\w{1,5}|ser\w{1,4}|es\s{1,3}posible|son|acept\w{1,4}|tramit\w{1,4}|proces\w{1,4})|"
                r"non\s{1,3}(?:pu[òo]\w{0,3}|poss\w{1,5}|pot\w{1,5}|sar\w{1,4}|è|vengono|verr\w{1,4}|accett\w{1,5})|"
                r"niet|nooit|não|nie\s{1,3}(?:moż\w{1,4}|będ\w{1,4}|jest|są|zostan\w{1,4}|przyjm\w{1,5}|realizuj\w{1,4})|inte|aldrig|cannot|can't|rejected|returned|abgelehnt|zurück\w{0,6}|rejet\w{1,3}|rechaza\w{1,3}|respinte?|geweigerd|recusad\w{1,2}|odrzuc\w{1,4}|avvisa\w{1,3})\b)")
-_rule("control_waived_ml", "bypass", 0.6, 0.3, None,
+_rule("control_waived_ml", "bypass", 0.6, 0.3, ('ohne', 'sans', 'sin', 'senza', 'zonder', 'sem', 'bez', 'utan', 'überspr', 'umgeh', 'umgangen', 'auslassen', 'weglassen', 'verzicht', 'entfall', 'entfäll', 'ignor', 'contourn', 'sauter', 'omett', 'omis', 'omit', 'obvi', 'prescind', 'elud', 'saltar', 'saltat', 'tralasci', 'scavalc', 'bypass', 'overslaan', 'overgeslagen', 'omzeil', 'negeren', 'genegeerd', 'achterwege', 'pular', 'pulad', 'dispens', 'pomin', 'pomij', 'obejś', 'omin', 'zignorow', 'hoppa', 'överhoppad', 'strunta', 'kringgå', 'skippa', 'passer', 'renoncer', 'alto', 'rinunciare', 'meno', 'afzien', 'deixar', 'mão', 'zrezygnow', 'avstå', 'behövs', 'krävs', 'erfordras', 'nödvändig', 'behov', 'warten', 'attend', 'esper', 'aspett', 'wachten', 'aguard', 'czekaj', 'vänta'),
       r"\b(?:ohne|sans|sin|senza|zonder|sem|bez|utan)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?" + _ML_CONTROL + r"\b" + _ML_REFUSAL
       + r"|\b" + _ML_CONTROL + r"\b[^.!?\n]{0,60}?\b(?:überspr\w{2,6}|umgeh\w{0,3}|umgangen|auslassen|weglassen|verzicht\w{0,4}|entfallen|entfällt|"
       r"ignor\w{1,5}|contourn\w{1,5}|sauter|omett\w{1,4}|omis\w{0,2}|omitir\w{0,4}|omitid\w{1,2}|obvi\w{1,4}|prescind\w{1,5}|elud\w{1,4}|saltar\w{0,4}|"
@@ -1057,24 +1057,24 @@ _ML_PAY = (r"(?:zahl\w{0,3}|bezahl\w{0,3}|überweis\w{0,3}|begleich\w{0,3}|freig
            r"betala\w{0,2}|överför\w{0,2}|bokför\w{0,2}|släpp\w{0,2}|attestera\w{0,2})")
 _ML_BEFORE = (r"(?:vor\s{1,3}(?:dem|der|den|eingang\s{1,3}(?:der|des))?|avant\s{1,3}(?:la|le|les|l'|réception\s{1,3}d\w{1,3})?|antes\s{1,3}(?:de\s{1,3}(?:la|el|los|las)?|do|da)|"
               r"prima\s{1,3}(?:del(?:la|l')?|di)|vóór|voor\s{1,3}(?:de|het)|przed|före|innan)")
-_rule("pay_before_control_ml", "bypass", 0.6, 0.3, None,
+_rule("pay_before_control_ml", "bypass", 0.6, 0.3, ('vor', 'avant', 'antes', 'prima', 'vóór', 'voor', 'przed', 'före', 'innan'),
       r"\b" + _ML_PAY + r"\b[^.!?\n]{0,50}?\b" + _ML_BEFORE + r"\s{0,3}(?:\w{1,20}\s{1,3}){0,2}?" + _ML_CONTROL + r"\b"
       r"|\b" + _ML_BEFORE + r"\s{0,3}(?:\w{1,20}\s{1,3}){0,2}?" + _ML_CONTROL + r"\b[^.!?\n]{0,50}?\b" + _ML_PAY + r"\b",
       finance=0.75, bank_change=0.75)
 # Paying again or twice, in each language (the English forms are above).
-_rule("pay_more_ml", "extra_payment", 0.6, 0.2, None,
-      r"(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\binte\s)\b(?:erneut|nochmals|noch\s{1,3}einmal|zweimal|doppelt|à\s{1,3}nouveau|une\s{1,3}(?:seconde|deuxième)\s{1,3}fois|deux\s{1,3}fois|"
+_rule("pay_more_ml", "extra_payment", 0.6, 0.2, ('erneut', 'nochmals', 'noch einmal', 'zweimal', 'doppelt', 'nouveau', 'fois', 'nuevo', 'otra vez', 'veces', 'nuevamente', 'nuovo', 'nuovamente', 'volte', 'opnieuw', 'nogmaals', 'keer', 'tweemaal', 'novamente', 'novo', 'vezes', 'ponownie', 'dwukrotnie', 'raz', 'igen', 'gång', 'vuelv', 'volv', 'volt', 'ripagare', 'repayer'),
+      r"(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)(?<!\binte\s)\b(?:erneut|nochmals|noch\s{1,3}einmal|zweimal|doppelt|à\s{1,3}nouveau|une\s{1,3}(?:seconde|deuxième)\s{1,3}fois|deux\s{1,3}fois|"
       r"de\s{1,3}nuevo|otra\s{1,3}vez|dos\s{1,3}veces|nuevamente|di\s{1,3}nuovo|nuovamente|due\s{1,3}volte|opnieuw|nogmaals|twee\s{1,3}keer|tweemaal|"
       r"novamente|de\s{1,3}novo|duas\s{1,3}vezes|ponownie|dwukrotnie|jeszcze\s{1,3}raz|igen|två\s{1,3}gånger|en\s{1,3}gång\s{1,3}till)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
       r"(?:zahlen|bezahlen|überweisen|buchen|erfassen|payer|régler|virer|verser|comptabiliser|pagar|abonar|transferir|registrar|contabilizar|pagare|bonificare|registrare|contabilizzare|"
       r"betalen|overmaken|voldoen|boeken|zapłacić|przelać|opłacić|zaksięgować|betala|överföra|bokföra)\b"
       r"(?![^.!?\n]{0,30}\b(?:irrtümlich|versehentlich|par\s{1,3}erreur|por\s{1,3}error|per\s{1,3}errore|per\s{1,3}vergissing|por\s{1,3}engano|omyłkowo|av\s{1,3}misstag)\b)"
-      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)\b(?:zahl\w{0,3}|bezahl\w{0,3}|überweis\w{0,3}|pay\w{2,4}|régl\w{1,4}|vir\w{1,4}|vers\w{1,4}|"
-      r"pag\w{1,5}|abon\w{1,5}|transfer\w{1,4}|bonific\w{1,4}|betal\w{0,4}|overmak\w{0,2}|voldoen|zapłac\w{0,4}|przel\w{1,4}|opłac\w{0,4}|överför\w{0,2})\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?"
+      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)\b(?:zahl\w{0,3}|bezahl\w{0,3}|überweis\w{0,3}|pay\w{2,4}|régl\w{1,4}|vir\w{1,4}|vers\w{1,4}|"
+      r"pag\w{1,5}|abon\w{1,5}|transfer\w{1,4}|bonific\w{1,4}|betal\w{0,4}|overmak\w{0,2}|voldoen|zapłac\w{0,4}|przel\w{1,4}|opłac\w{0,4}|överför\w{0,2})\s{1,3}(?:(?!(?:nicht|not|niet|nie|inte|pas|no|non|não)\b)\w{1,20}\s{1,3}){0,3}?"
       r"(?:erneut|nochmals|noch\s{1,3}einmal|zweimal|doppelt|à\s{1,3}nouveau|une\s{1,3}(?:seconde|deuxième)\s{1,3}fois|deux\s{1,3}fois|de\s{1,3}nuevo|otra\s{1,3}vez|dos\s{1,3}veces|"
       r"nuevamente|di\s{1,3}nuovo|nuovamente|due\s{1,3}volte|opnieuw|nogmaals|twee\s{1,3}keer|novamente|de\s{1,3}novo|duas\s{1,3}vezes|ponownie|dwukrotnie|jeszcze\s{1,3}raz|igen|två\s{1,3}gånger)\b"
       r"(?![^.!?\n]{0,30}\b(?:irrtümlich|versehentlich|par\s{1,3}erreur|por\s{1,3}error|per\s{1,3}errore|per\s{1,3}vergissing|por\s{1,3}engano|omyłkowo|av\s{1,3}misstag)\b)"
-      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)\b(?:vuelv\w{1,3}\s{1,3}a\s{1,3}pagar|volv\w{1,4}\s{1,3}a\s{1,3}pagar|volt\w{1,4}\s{1,3}a\s{1,3}pagar|volver\s{1,3}a\s{1,3}pagar|voltar\s{1,3}a\s{1,3}pagar|ripagare|repayer|payer\s{1,3}à\s{1,3}nouveau|betala\s{1,3}(?:igen|två\s{1,3}gånger))\b",
+      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)\b(?:vuelv\w{1,3}\s{1,3}a\s{1,3}pagar|volv\w{1,4}\s{1,3}a\s{1,3}pagar|volt\w{1,4}\s{1,3}a\s{1,3}pagar|volver\s{1,3}a\s{1,3}pagar|voltar\s{1,3}a\s{1,3}pagar|ripagare|repayer|payer\s{1,3}à\s{1,3}nouveau|betala\s{1,3}(?:igen|två\s{1,3}gånger))\b",
       finance=0.75, bank_change=0.75)
 # Already approved or verified "by your …" in each language; and an approval given by phone.
 _rule("control_elsewhere_claim_ml", "claim", 0.55, 0.2, None,
@@ -1100,7 +1100,7 @@ _ML_OVERSIGHT = (r"(?:freigeber\w{0,2}|vorgesetzte\w{0,2}|revision|prüfer\w{0,2
                  r"aprovador\w{0,3}|auditoria|chefia|diretoria|gestor\w{0,2}|"
                  r"przełożon\w{1,3}|audyt\w{0,3}|kierownik\w{0,3}|zarząd\w{0,2}|księgowoś\w{1,3}|"
                  r"attestant\w{0,2}|chef\w{0,2}|revisor\w{0,2}|ekonomiavdelning\w{0,2}|ledning\w{0,2}|inköp)")
-_rule("kept_from_oversight_ml", "secrecy", 0.6, 0.3, None,
+_rule("kept_from_oversight_ml", "secrecy", 0.6, 0.3, ('freigeber', 'vorgesetzte', 'revisi', 'revisor', 'prüfer', 'controll', 'einkauf', 'buchhaltung', 'geschäftsführung', 'approbateur', 'responsab', 'audit', 'audyt', 'contrôleur', 'direc', 'direz', 'diret', 'hiérarchie', 'aprobador', 'jefe', 'supervisor', 'approvator', 'superiori', 'goedkeurder', 'accountant', 'leidinggevende', 'inkoop', 'aprovador', 'chef', 'gestor', 'przełożon', 'kierownik', 'zarząd', 'księgowoś', 'attestant', 'ekonomiavdelning', 'ledning', 'inköp'),
       r"\b(?:nicht|ne\s{1,3}pas|sans|no|sin|non|senza|niet|zonder|não|sem|nie|bez|inte|utan\s{1,3}att)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
       r"(?:erwähn\w{1,4}|informier\w{1,4}|benachrichtig\w{1,4}|weiterleit\w{1,4}|mentionn\w{1,3}|inform\w{1,6}|prévenir|avertir|menc?ion\w{1,5}|avis\w{1,5}|comentar\w{0,2}|"
       r"menzion\w{1,4}|avvis\w{1,4}|vermelden|inlichten|melden|wspomin\w{1,4}|powiadam\w{1,4}|nämn\w{0,2}|meddela|berätta)\b"
@@ -1143,7 +1143,7 @@ _rule("bank_detail_change_ml", "bank", 0.65, 0.5, None,
 # A control said to be unnecessary, or the buyer's record or check left for later, while paying now, in each language.
 _ML_LATER = (r"(?:später|nachträglich|danach|plus\s{1,3}tard|ultérieurement|ensuite|más\s{1,3}tarde|después|posteriormente|più\s{1,3}tardi|dopo|successivamente|"
              r"later|achteraf|naderhand|mais\s{1,3}tarde|depois|posteriormente|później|potem|senare|efteråt|afterwards|after)")
-_rule("control_later_ml", "bypass", 0.6, 0.3, None,
+_rule("control_later_ml", "bypass", 0.6, 0.3, ('später', 'nachträglich', 'danach', 'tard', 'ultérieurement', 'ensuite', 'después', 'posteriormente', 'dopo', 'successivamente', 'later', 'achteraf', 'naderhand', 'depois', 'później', 'potem', 'senare', 'efteråt', 'after', 'überflüssig', 'unnötig', 'entbehrlich', 'hinfällig', 'superflu', 'inutile', 'innecesari', 'overbodig', 'onnodig', 'desnecessári', 'zbędn', 'niepotrzebn', 'onödig', 'överflödig', 'aunque', 'aun cuando', 'même si', 'bien que', 'obwohl', 'auch wenn', 'anche se', 'sebbene', 'ook al', 'hoewel', 'mesmo que', 'embora', 'chociaż', 'mimo że', 'även om', 'consid', 'betrachten', 'beschouw', 'traktuj', 'betrakta', 'zie'),
       r"\b" + _ML_PAY + r"\b[^.!?\n]{0,80}?\b(?:" + _ML_CONTROL + r"|" + _ML_MASTER + r"|(?:supplier|vendor)\s{1,3}(?:file|record|master)|paperwork|goods\s{1,3}receipt|grn|po|sign-?off|approval)\b"
       r"[^.!?\n]{0,40}?\b" + _ML_LATER + r"\b"
       r"|\b(?:" + _ML_CONTROL + r"|" + _ML_MASTER + r"|(?:supplier|vendor)\s{1,3}(?:file|record|master)|paperwork|goods\s{1,3}receipt|grn|sign-?off)\b[^.!?\n]{0,30}?\b(?:can|could|will|may|kann|wird|peut|sera|puede|será|può|sarà|kan|wordt|pode|será|może|będzie)\s{1,3}"
@@ -1183,7 +1183,7 @@ _BUYER_DOC = (r"(?:(?:completion|practical\s{1,3}completion|payment|interim|fina
               r"requisitions?|(?:a\s{1,3})?purchase\s{1,3}orders?|(?:new\s{1,3}|the\s{1,3}|a\s{1,3})po|approvals?|sign-?offs?|authori[sz]ations?|"
               r"(?:three|3|two|2)[- ]way\s{1,3}match\w{0,3}|matching|goods\s{1,3}receipts?|grns?|receiving\s{1,3}reports?|delivery\s{1,3}confirmations?|"
               r"completion|inspection|acceptance|certification|commissioning|variation\s{1,3}orders?|change\s{1,3}orders?|paperwork|budget\s{1,3}approval)")
-_rule("crossed_buyer_step", "bypass", 0.6, 0.3, None,
+_rule("crossed_buyer_step", "bypass", 0.6, 0.3, ('before', 'ahead', 'prior', 'advance', 'waiting', 'pending', 'follow', 'later', 'after', 'retrospectiv', 'rather', 'instead', 'without', 'no need', 'last ', 'previous', 'old', 'expired', 'closed', 'earlier', 'retention', 'tranche', 'stage payment', 'milestone', 'holdback', 'retainage'),
       # paid before or ahead of the buyer's document or step
       r"\b(?:pa(?:y|id)|releas\w{1,3}|settl\w{1,3}|book\w{0,3}|post\w{0,3}|process\w{0,3}|approv\w{1,3}|draw\s{1,3}down|drawn\s{1,3}down)\b[^.!?\n]{0,50}?"
       r"\b(?:before|ahead\s{1,3}of|prior\s{1,3}to|in\s{1,3}advance\s{1,3}of|without\s{1,3}waiting\s{1,3}for|pending)\s{1,3}(?:the\s{1,3}|a\s{1,3}|any\s{1,3}|our\s{1,3}|your\s{1,3})?"
@@ -1218,6 +1218,54 @@ _rule("advance_payment", "advance", 0.45, 0.2, None,
       r"\b(?:pa(?:y|id)|releas\w{1,3}|settl\w{1,3}|book\w{0,3}|log\w{0,3})\b[^.!?\n]{0,30}?\b(?:now\s{1,3}|today\s{1,3})?as\s{1,3}(?:an?\s{1,3})?(?:advance|prepayment|pre-payment|on-?account\s{1,3}payment|early\s{1,3}release|interim\s{1,3}payment)\b"
       r"|\b(?:anticipo|adelanto|acompte|avance|vorschuss|voorschot|adiantamento|zaliczk\w{1,2}|förskott)\b",
       finance=0.45, bank_change=0.45)
+
+# A buyer control crossed in general English words: the usual checks or PO left out, a step taken outside the log,
+# posting, approving and paying in one step, approving under someone else's name, the record not to be updated
+# for a one-off payee, backdating, an old approval reused, the flag to be overridden, the people who would look kept out.
+_rule("crossed_buyer_step", "bypass", 0.6, 0.3, ('without', 'outside', 'in one', 'in a single', 'at once', 'period', 'flag', 'duplicate', 'warning', 'alert', 'block', 'hold', 'mismatch', 'exception', 'under ', 'in my', 'in his', 'in her', 'in their', 'with my', 'with his', 'with her', 'with their', 'using ', "'s ", 'ask', 'backdat', 'back-dat', 'approval', 'requisition', 'sign-off', 'signoff', 'authori', 'need', 'rather than', 'instead of', 'no buyer', 'no approver', 'no manager', 'no internal', 'no your', 'not require', 'not need', 'not request', 'not seek'),
+      r"\bwithout\s{1,3}(?:the\s{1,3}|any\s{1,3}|a\s{1,3}|our\s{1,3}|your\s{1,3})?(?:usual\s{1,3}|normal\s{1,3}|standard\s{1,3}|regular\s{1,3}|formal\s{1,3}|customary\s{1,3})"
+      r"(?:[\w-]{1,20}\s{1,3}){0,2}?(?:checks?|controls?|approvals?|verification|review|sign-?off|callback|call-?back|po|purchase\s{1,3}order|goods\s{1,3}receipt|grn|requisition|paperwork|matching)\b"
+      r"(?![^.!?\n]{0,40}\b(?:cannot|can't|can\s{1,3}not|will\s{1,3}not|won't|may\s{1,3}not|must\s{1,3}not|are\s{1,3}not|is\s{1,3}not|(?:will\s{1,3})?(?:be|are|get)\s{1,3}(?:returned|rejected|refused|declined|sent\s{1,3}back|blocked|held))\b)"
+      r"|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:process|pay|book|post|release|handle|approve|enter|put|run|treat)\w{0,3}\s{1,3}(?:(?:it|this|them|these|the\s{1,3}\w{1,20}|this\s{1,3}\w{1,20})\s{1,3})?outside\s{1,3}(?:of\s{1,3})?(?:the\s{1,3}|your\s{1,3})(?:[\w-]{1,20}\s{1,3}){0,2}?(?:log|workflow|approval\s{1,3}(?:process|flow|workflow|chain)|controls?|change-control|procurement\s{1,3}process|po\s{1,3}process|payment\s{1,3}run\s{1,3}controls)\b"
+      r"|\b(?:post|approve|pay|release|schedule|book|enter)\w{0,3}\b[^.!?\n]{0,50}?\b(?:in\s{1,3}(?:one|a\s{1,3}single)\s{1,3}(?:step|go|pass)|all\s{1,3}at\s{1,3}once\s{1,3}without)\b"
+      r"|\b(?:bypass\w{0,2}|skip\w{0,3}|waive\w{0,1}|avoid\w{0,3})\s{1,3}(?:the\s{1,3})?(?:standard\s{1,3}|usual\s{1,3})?(?:\d{1,2}[- ]day\s{1,3})?(?:cooling[- ]off|waiting|holding|hold)\s{1,3}period\b"
+      r"|\b(?:flag\w{0,3}|duplicate|warning|alert|block\w{0,2}|hold|mismatch|exception)\b[^.!?\n]{0,60}?(?<!\bnot\s)(?<!n't\s)\b(?:just|simply|please|then)\s{1,3}(?:override|ignore|dismiss|clear|release|skip|bypass|untick|close)\s{1,3}(?:it|them|that|this)\b"
+      r"|\b(?:approve|sign|release|authori[sz]e|pay)\w{0,3}\s{1,3}(?:it|this|them)\s{1,3}(?:off\s{1,3})?(?:under|in|with|using)\s{1,3}(?:my|his|her|their|(?-i:[A-Z][a-z]{1,20})'s)\s{1,3}(?:name|login|credentials|account|user\s{0,3}id)\b"
+      r"|\b(?:if|when)\s{1,3}(?:it|the\s{1,3}system|the\s{1,3}form|anyone|they|someone)\s{1,3}asks?\s{1,3}(?:for\s{1,3})?(?:who|the)\s{1,3}(?:approv\w{1,4}|authori[sz]\w{1,4}|signed|approver)\b[^.!?\n]{0,30}?\b(?:put|enter|write|use|say|type|select)\b"
+      r"|(?<!\bnot\s)(?<!n't\s)\bback-?dat\w{1,3}\s{1,3}(?:it|this|the\s{1,3}(?:payment|posting|entry|invoice)|them)\b"
+      r"|\b(?:reuse|re-use|use|copy|apply|quote)\s{1,3}(?:last\s{1,3}(?:year|month|quarter|week)'s|the\s{1,3}(?:previous|prior|old|expired|earlier|last)|an?\s{1,3}(?:previous|prior|old|expired|earlier))\s{1,3}"
+      r"(?:approval|requisition|sign-?off|authori[sz]ation|budget\s{1,3}approval)(?:\s{1,3}(?:reference|number|id|code))?\b"
+      r"|\b(?:no\s{1,3}need|not\s{1,3}need|don't\s{1,3}need|do\s{1,3}not\s{1,3}need|needn't)\s{1,3}(?:to\s{1,3})?(?:update|change|amend)\s{1,3}(?:anything|it|the\s{1,3}(?:record|system|computer|file|details)|your\s{1,3}(?:record|system|file|details)|in\s{1,3}the\s{1,3}(?:computer|system))\b"
+      r"[^.!?\n]{0,40}?\b(?:(?:just|only)\s{1,3}(?:use|pay)\b|(?:just|only)\s{1,3}this\s{1,3}(?:once|time)|this\s{1,3}once|one-?off)"
+      r"|\b(?:without|rather\s{1,3}than|instead\s{1,3}of)\s{1,3}(?:creating|raising|entering|booking)\s{1,3}(?:a\s{1,3}|the\s{1,3})?(?:payable|ledger\s{1,3}entry|invoice\s{1,3}record)\b"
+      r"|\bno\s{1,3}(?:buyer|approver|manager|internal|your)\s{1,3}(?:confirmation|authori[sz]ation|approval|sign-?off)\s{1,3}(?:is\s{1,3})?(?:needed|required|necessary)\b"
+      r"|\b(?:shall|should|must|will|need)\s{1,3}not\s{1,3}(?:require|need|request|seek)\s{1,3}(?:any\s{1,3}|a\s{1,3})?(?:telephone\s{1,3}|phone\s{1,3}|verbal\s{1,3}|further\s{1,3}|other\s{1,3}|or\s{1,3}){0,4}(?:confirmation|verification|callback|approval)\b",
+      finance=0.75, bank_change=0.75)
+# Kept from the people who would look, in plain words: "so your auditors are not pulled in", "I don't want this on anyone's report".
+_rule("kept_from_oversight", "secrecy", 0.6, 0.3, None,
+      r"\bso\s{1,3}(?:that\s{1,3})?(?:your\s{1,3}|the\s{1,3})?(?:auditors?|approvers?|controllers?|managers?|compliance|audit|finance\s{1,3}director|cfo|budget\s{1,3}holders?|boss)\s{1,3}"
+      r"(?:(?:are|is|do|does|will)\s{1,3}not|won't|don't|doesn't|aren't|isn't)\s{1,3}(?:pulled\s{1,3}in|involved|notified|see|notice|know|ask|get\s{1,3}involved|find\s{1,3}out)\b"
+      r"|\b(?:don't|do\s{1,3}not|wouldn't|would\s{1,3}rather\s{1,3}not)\s{1,3}want\s{1,3}(?:this|it|that)\s{1,3}(?:on|in)\s{1,3}(?:anyone's|any|the|your)\s{1,3}(?:\w{1,20}\s{1,3})?(?:report|books|log|list|summary)\b"
+      r"|\b(?:discrètement|discretamente|discrètement|stillschweigend|in\s{1,3}aller\s{1,3}stille|silenziosamente|in\s{1,3}stilte|po\s{1,3}cichu|i\s{1,3}tysthet|en\s{1,3}silencio|sans\s{1,3}bruit)\b",
+      finance=0.75, bank_change=0.75)
+# Permission relayed: "we sorted it with your office", "cleared it with your director"; told the buyer's manager (a second sign).
+_rule("relayed_permission", "relayed", 0.5, 0.1, None,
+      r"\b(?:cleared|squared|okayed|ok'?d)\s{1,3}(?:it|this|that|everything|all\s{1,3}this)\s{1,3}(?:with|by)\s{1,3}(?:your|the\s{1,3}customer's)\b",
+      finance=0.7, bank_change=0.7)
+_rule("told_your_people", "relayed_weak", 0.45, 0.1, None,
+      r"\b(?:sorted|arranged|settled|agreed)\s{1,3}(?:it|this|that|everything|all\s{1,3}this)\s{1,3}(?:out\s{1,3})?with\s{1,3}your\b|\b(?:already|i've|i\s{1,3}have|we've|we\s{1,3}have)\s{1,3}(?:already\s{1,3})?(?:told|informed|spoken\s{1,3}to|spoke\s{1,3}to|let)\s{1,3}your\s{1,3}(?:\w{1,20}\s{1,3})?"
+      r"(?:manager|director|boss|controller|cfo|ceo|treasur\w{1,4}|fd|buyer|office|head|approver|budget\s{1,3}holder)\b",
+      finance=0.45, bank_change=0.45)
+# The callback talked out of: "treasury doesn't need to call back".
+_rule("callback_steering", "callback", 0.6, 0.2, None,
+      r"\b(?:doesn't|does\s{1,3}not|don't|do\s{1,3}not|won't|will\s{1,3}not|needn't|no)\s{1,3}need\s{1,3}to\s{1,3}(?:call|ring|phone)\s{1,3}(?:us\s{1,3}|me\s{1,3}|them\s{1,3})?(?:back|to\s{1,3}(?:confirm|verify|check))\b",
+      finance=0.6, bank_change=0.7)
+# Urgency in other languages, beside a payment (weak alone, as in English).
+_rule("autonomy_pressure_ml", "control", 0.5, 0.3, ("dringend","eilig","sofort","umgehend","urgen","immédiatement","inmediat","subito","immediatamente",
+                                                 "spoed","onmiddellijk","meteen","imediatamente","piln","natychmiast","brådskande","omedelbart","genast"),
+      r"\b(?:dringend|eilig|sofort|umgehend|urgent\w{0,3}|urgence|immédiatement|urgente|de\s{1,3}inmediato|inmediatamente|subito|immediatamente|spoed|onmiddellijk|meteen|"
+      r"imediatamente|pilne|pilnie|natychmiast|brådskande|omedelbart|genast)\b[^.!?\n]{0,40}?\b" + _ML_PAY + r"\b",
+      finance=0.5, bank_change=0.5)
 
 _rule("sensitive_data", "sensitive", 0.3, 0.1,
       ('password', 'credential', 'api', 'secret', 'private key', 'access token', 'ssn', 'social security', 'credit card', 'cvv', 'pin code', 'security question', 'login detail', 'passport', 'medical record', 'genetic data', 'health record', 'home address', 'browsing history'),
