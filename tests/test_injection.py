@@ -464,6 +464,16 @@ def test_round4_kinds_fire_by_kind_and_block(text, name):
     assert score_text(f"Ref 2026-118, services November. {text}", context="vendor_email").score >= DEFAULT_THRESHOLD
 
 
+def test_the_callback_talked_out_of_in_other_languages_weighs_as_in_english():
+    # 0.6 in a memo or e-mail (a second sign is needed, as for "no need to ring us"), 0.7 in a bank letter
+    for text in ("Ni behöver inte ringa oss för att bekräfta ändringen.", "U hoeft niet terug te bellen.",
+                 "Não é preciso ligar, o nosso telefone está avariado.", "Non c'è bisogno di richiamarci."):
+        for context, weight in (("vendor_email", 0.6), ("bank_change_request", 0.7)):
+            signals = [s for s in score_text(text, context=context).signals if s.name == "callback_steering_ml"]
+            assert signals and signals[0].weight == weight, (text, context)
+        assert score_text(text, context="bank_change_request").score >= DEFAULT_THRESHOLD
+
+
 def test_the_vendor_master_and_bank_details_in_other_languages_are_the_subject_of_a_bank_letter():
     for text in ("Veuillez mettre à jour nos coordonnées bancaires dans votre fichier fournisseurs.",
                  "Graag onze bankgegevens in het crediteurenbestand wijzigen."):
@@ -506,6 +516,8 @@ ROUND4_NEAR_MISSES = [
     ("We sorted it out with your warehouse team; the pallets were collected.", "vendor_email"),
     ("I have already told your buyer about the delay.", "vendor_email"),
     ("Please do not backdate the invoice.", "invoice_memo"),
+    ("Não é preciso enviar a fatura em papel.", "vendor_email"),
+    ("Bitte rufen Sie uns an, um die Änderung zu bestätigen.", "vendor_email"),
 ]
 
 

@@ -1260,6 +1260,14 @@ _rule("told_your_people", "relayed_weak", 0.45, 0.1, None,
 _rule("callback_steering", "callback", 0.6, 0.2, None,
       r"\b(?:doesn't|does\s{1,3}not|don't|do\s{1,3}not|won't|will\s{1,3}not|needn't|no)\s{1,3}need\s{1,3}to\s{1,3}(?:call|ring|phone)\s{1,3}(?:us\s{1,3}|me\s{1,3}|them\s{1,3})?(?:back|to\s{1,3}(?:confirm|verify|check))\b",
       finance=0.6, bank_change=0.7)
+# The callback talked out of in each language: "não é preciso ligar", "behöver inte ringa", "non c'è bisogno di richiamarci".
+_rule("callback_steering_ml", "callback", 0.6, 0.2, None,
+      r"\b(?:não\s{1,3}é\s{1,3}preciso|não\s{1,3}precisa\w{0,2}\s{1,3}de|no\s{1,3}hace\s{1,3}falta|no\s{1,3}es\s{1,3}necesario|no\s{1,3}necesita\w{0,2}|pas\s{1,3}besoin\s{1,3}de|inutile\s{1,3}de|"
+      r"nicht\s{1,3}(?:nötig|notwendig|erforderlich)|non\s{1,3}serve|non\s{1,3}c'è\s{1,3}bisogno\s{1,3}di|niet\s{1,3}nodig\s{1,3}om|hoeft\s{1,3}(?:u\s{1,3}|je\s{1,3})?niet|nie\s{1,3}trzeba|nie\s{1,3}musi\w{1,4}|"
+      r"behöver\s{1,3}(?:ni\s{1,3}|du\s{1,3})?inte|ingen\s{1,3}anledning\s{1,3}att)\s{1,3}(?:\w{1,12}\s{1,3}){0,2}?"
+      r"(?:ligar\w{0,3}|telefonar\w{0,3}|llamar\w{0,4}|rappeler|appeler|anzurufen|zurückzurufen|anrufen|richiamar\w{0,4}|chiamar\w{0,4}|telefonare|(?:terug)?te\s{1,3}bellen|(?:terug)?bellen|"
+      r"dzwonić|zadzwonić|oddzwaniać|oddzwonić|ringa\w{0,2})\b",
+      finance=0.6, bank_change=0.7)
 # Urgency in other languages, beside a payment (weak alone, as in English).
 _rule("autonomy_pressure_ml", "control", 0.5, 0.3, ("dringend","eilig","sofort","umgehend","urgen","immédiatement","inmediat","subito","immediatamente",
                                                  "spoed","onmiddellijk","meteen","imediatamente","piln","natychmiast","brådskande","omedelbart","genast"),
