@@ -347,7 +347,7 @@ _CONTROL = (r"(?:(?:three|3|two|2)[- ]?way[- ]?match(?:ing)?|(?:receipt|po|invoi
             r"|revisi[oó]n|aprobador|controllo|verifica|drieweg-?match|controle|segregation\s+of\s+duties|four[- ]eyes|4[- ]eyes|maker[- ]checker"
             r"|(?:sanctions?\s+)?screening|kyc|confirmation\s+call|(?:bank|vendor|account)\s+validation|gr/?ir|po\s+check|receipt\s+check"
             r"|verificaci[oó]n|vérification|verificação|weryfikacj\w{0,3}|kontrol\w{0,3}|controlo|conferência|autorizzazione|autorizaci[oó]n|goedkeuring"
-            r"|validation(?:\s+rules?)?|validations)")
+            r"|validation(?:\s+rules?)?|validations|cooling[- ]off(?:\s+period)?|waiting\s+period)")
 _BYPASS = (r"(?:skip(?:ped)?|bypass(?:ed)?|waive[ds]?|override|overridden|disabled?|ignored?|disregard(?:ed)?|clear(?:ed)?|lift(?:ed)?"
            r"|remove[ds]?|circumvent|suspend(?:ed)?|turn\s+off|switch\s+off|ignorer|ignorar|saltar|überspring\w*|umgeh\w*"
            r"|ignorier\w*|sla\b|omettre|ignorare|saltare|omit(?:ted)?|forgo|forego|dispense\s+with|don't\s+bother\s+with|do\s+not\s+bother\s+with"
@@ -417,7 +417,7 @@ _rule("authority_claim", "authority", 0.45, 0.2, None,
       r"|\b(?:urgent|confidential)\s{0,3}(?:from|:|-)\s{0,3}(?:the\s+)?(?:cfo|ceo|management|board|treasury|controller)\b"
       r"|\b(?:the\s+)?(?:treasury|audit|legal|compliance|controller|management)\s+(?:has|have)\s+(?:cleared|waived|approved|confirmed|signed\s+off)\b"
       rf"|\bcontract\s+amendment\b{_W}{{0,40}}?\b(?:approv\w*|threshold|limit|exempt)\b")
-_rule("processor_address", "address", 0.6, 0.3, None,
+_rule("processor_address", "address", 0.6, 0.3, ('process', 'handling', 'automation', 'note for', 'note to', 'whoever', 'reading', 'reviewing', 'clerk', 'reviewer', 'approver', 'system', 'attention', 'bot', 'rpa', 'engine', 'workflow', 'reader of this', 'hinweis zur bearbeitung', 'note de traitement', 'nota para', 'nota di', 'verwerkingsnotitie', '@'),
       r"\b(?:(?:ap\s+|internal\s+)?processing\s+(?:notes?|instructions?|remarks?|guidance)|note\s+(?:for|to)\s+processing|handling\s+note|automation\s+hint)\b"
       r"|\bnote\s+(?:for|to)\s+(?:the\s+)?(?:approval|ap|reconciliation|payment|posting|matching)\s+(?:workflow|team|clerk|engine|system|automation|bot|process)\b"
       r"|\b(?:to\s+)?whoever\s+(?:processes|reads|handles|receives)\b"
@@ -805,12 +805,12 @@ _rule("control_afterwards", "bypass", 0.6, 0.3, None,
       r"|\b(?:sans|sin|sem|senza|zonder|bez)\s{1,3}(?:attendre|esperar|aguardar|attendere|te\s{1,3}wachten|wachten\s{1,3}op|czekania)\b|\bohne\s{1,3}[^.!?\n]{0,40}?abzuwarten\b",
       finance=0.7, bank_change=0.7)
 # 7b. A status of the buyer's records set by the sender: "mark the PO as fully received", "tag as compliant", "set it to active".
-_STATUS = (r"(?:(?:fully\s{1,3})?received|complete[d]?|(?:[\w-]{1,20}-)?compliant|signed\s{1,3}off|granted|active|actif|activ[oa]|attiv[oa]|actief|aktiv|"
+_STATUS = (r"(?:(?:fully\s{1,3})?received|complete[d]?|not\s{1,3}applicable|(?:3|three)[- ]way\s{1,3}matched|(?:[\w-]{1,20}-)?compliant|signed\s{1,3}off|granted|active|actif|activ[oa]|attiv[oa]|actief|aktiv|"
            r"unpaid|onbetaald|impayée?|no\s{1,3}pagad[ao]|unbezahlt|trusted|verified|approved|matched|cleared|paid|reviewed|low[- ]risk|"
            r"aprobad[ao]s?|aprovad[ao]s?|approuvée?s?|validée?s?|approvat[ao]|goedgekeurd|freigegeben|genehmigt|zaakceptowan\w{1,3}|zatwierdzon\w{1,3}|"
            r"betaald|bezahlt|payée?s?|pagad[ao]s?|pagat[ao])")
 _rule("status_set", "control_field", 0.6, 0.3, None,
-      r"\b(?:mark|tag|flag|set|record|treat|classify|register|enter|log|book|marqu\w{1,4}|marc\w{1,4}|considerar|consideren|tratar|trate[mn]?|zet|zetten|gezet|markier\w{0,3}|setz\w{0,3}|"
+      r"\b(?:mark|tag|flag|set|record|treat|classify|register|enter|log|book|tick|marqu\w{1,4}|marc\w{1,4}|considerar|consideren|tratar|trate[mn]?|zet|zetten|gezet|markier\w{0,3}|setz\w{0,3}|"
       r"oznacz\w{0,4}|wpis\w{0,4}|enregistr\w{1,4}|passer)\b[^.!?\n;]{0,50}?"
       r"\b(?:as|als|como|comme|come|jako|to|à|a|op|auf|na)\s{1,3}['\"\u201c\u00ab]?\s{0,2}" + _STATUS + r"\b"
       r"|\b(?:mark|tag|flag|set|record|considerar|consider)\s{1,3}(?:it|this|them|esta\s{1,3}\w{1,20}|this\s{1,3}\w{1,20})\s{1,3}" + _STATUS + r"\b"
@@ -1011,6 +1011,271 @@ _rule("buyer_data_request", "data_out", 0.55, 0.2, None,
       r"\b(?:(?:export|list|copies|overview|report)\s{1,3}of\s{1,3}(?:[\w']{1,20}\s{1,3}){0,3}?(?:payments|approvers|payees)|approver\s{1,3}names|approval\s{1,3}limits|names\s{1,3}of\s{1,3}(?:your\s{1,3})?approvers)\b",
       finance=0.7, bank_change=0.7)
 
+# -- round 4 (2026-12): the kinds carried into de, fr, es, it, nl, pt, pl, sv; a buyer control crossed in plain words ----
+# Vocabulary by concept, not by phrase: the buyer's controls and documents (approval, callback, verification, matching,
+# goods receipt, PO, signature), the words for "without", "skip", "not needed", "without waiting for", "already approved
+# by your …", "do not tell", "pay again / in advance", the vendor master and bank details, in each language.
+_ML_CONTROL = (r"(?:freigabe\w{0,6}|\w{0,14}(?:prüfung|kontrolle|verifizierung)|\w{0,10}(?:sperre|blokkade)|blokad\w{1,3}|blocage|bloqueo|blocco|bloqueio|spärr\w{0,3}|genehmigung\w{0,2}|zustimmung|(?:über)?prüfung\w{0,2}|kontrolle|verifizierung|rückruf\w{0,6}|rückbestätigung|"
+               r"wareneingang\w{0,8}|bestellung|bestellnummer|abgleich\w{0,2}|abnahme\w{0,9}|unterschrift\w{0,2}|vier-?augen-?prinzip|"
+               r"approbation|validation|visa|vérification|contrôle|contre-appel|appel\s{1,3}de\s{1,3}(?:confirmation|vérification|contrôle)|rapprochement|"
+               r"bon\s{1,3}de\s{1,3}(?:commande|réception)|réception\s{1,3}(?:des|de\s{1,3}la)\s{1,3}marchandises?|accord\s{1,3}préalable|"
+               r"aprobaci[oó]n|autorizaci[oó]n|visto\s{1,3}bueno|verificaci[oó]n|comprobaci[oó]n|llamada\s{1,3}de\s{1,3}(?:confirmaci[oó]n|verificaci[oó]n)|"
+               r"conciliaci[oó]n|cotejo|orden\s{1,3}de\s{1,3}compra|pedido\s{1,3}de\s{1,3}compra|entrada\s{1,3}de\s{1,3}mercanc[ií]as?|recepci[oó]n\s{1,3}de\s{1,3}(?:la\s{1,3})?mercanc[ií]a|albar[aá]n|conformidad|"
+               r"approvazione|autorizzazione|benestare|verifica|controllo|riscontro|richiamata|telefonata\s{1,3}di\s{1,3}(?:conferma|verifica)|ordine\s{1,3}d'acquisto|"
+               r"entrata\s{1,3}merci|ricevimento\s{1,3}(?:della\s{1,3})?merce|quadratura|"
+               r"goedkeuring|fiattering|verificatie|controle|terugbel\w{0,14}|afstemming|inkooporder|bestelbon|goederenontvangst|ontvangstbevestiging|pakbon|"
+               r"aprova[cç][aã]o|autoriza[cç][aã]o|verifica[cç][aã]o|confer[eê]ncia|controlo|confirma[cç][aã]o\s{1,3}telef[oó]nica|concilia[cç][aã]o|"
+               r"ordem\s{1,3}de\s{1,3}compra|recebimento|entrada\s{1,3}de\s{1,3}mercadorias?|"
+               r"akceptacj\w{1,3}|zatwierdzeni\w{1,3}|autoryzacj\w{1,3}|weryfikacj\w{1,3}|kontrol\w{1,3}|sprawdzeni\w{1,3}|oddzwonieni\w{1,3}|"
+               r"zamówieni\w{1,3}|przyjęci\w{1,3}\s{1,3}towaru|dokumentu\s{1,3}pz|uzgodnieni\w{1,3}|"
+               r"godkännande\w{0,2}|attest\w{0,5}|kontroll\w{0,3}|verifiering\w{0,2}|återuppringning\w{0,2}|kontrollsamtal\w{0,2}|avstämning\w{0,2}|"
+               r"inköpsorder\w{0,2}|beställning\w{0,2}|godsmottagning\w{0,2}|inleverans\w{0,2}|granskning\w{0,2})")
+# A refusal or a rule nearby ("Rechnungen ohne Bestellnummer können nicht bearbeitet werden") keeps the sentence ordinary.
+_ML_REFUSAL = (r"(?![^.!?\n]{0,50}\b(?:nicht|keine?|ne\s|n'|pas|jamais|no\s{1,3}(?:se\s{1,3}|les\s{1,3}|la\s{1,3}|lo\s{1,3})?(?:pued\w{1,3}|pod\w{1,5}|ser\w{1,4}|es\s{1,3}posible|son|acept\w{1,4}|tramit\w{1,4}|proces\w{1,4})|"
+               r"non\s{1,3}(?:pu[òo]\w{0,3}|poss\w{1,5}|pot\w{1,5}|sar\w{1,4}|è|vengono|verr\w{1,4}|accett\w{1,5})|"
+               r"niet|nooit|não|nie\s{1,3}(?:moż\w{1,4}|będ\w{1,4}|jest|są|zostan\w{1,4}|przyjm\w{1,5}|realizuj\w{1,4})|inte|aldrig|cannot|can't|rejected|returned|abgelehnt|zurück\w{0,6}|rejet\w{1,3}|rechaza\w{1,3}|respinte?|geweigerd|recusad\w{1,2}|odrzuc\w{1,4}|avvisa\w{1,3})\b)")
+_rule("control_waived_ml", "bypass", 0.6, 0.3, ('ohne', 'sans', 'sin', 'senza', 'zonder', 'sem', 'bez', 'utan', 'überspr', 'umgeh', 'umgangen', 'auslassen', 'weglassen', 'verzicht', 'entfall', 'entfäll', 'ignor', 'contourn', 'sauter', 'omett', 'omis', 'omit', 'obvi', 'prescind', 'elud', 'saltar', 'saltat', 'tralasci', 'scavalc', 'bypass', 'overslaan', 'overgeslagen', 'omzeil', 'negeren', 'genegeerd', 'achterwege', 'pular', 'pulad', 'dispens', 'pomin', 'pomij', 'obejś', 'omin', 'zignorow', 'hoppa', 'överhoppad', 'strunta', 'kringgå', 'skippa', 'passer', 'renoncer', 'alto', 'rinunciare', 'meno', 'afzien', 'deixar', 'mão', 'zrezygnow', 'avstå', 'behövs', 'krävs', 'erfordras', 'nödvändig', 'behov', 'warten', 'attend', 'esper', 'aspett', 'wachten', 'aguard', 'czekaj', 'vänta'),
+      r"\b(?:ohne|sans|sin|senza|zonder|sem|bez|utan)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?" + _ML_CONTROL + r"\b" + _ML_REFUSAL
+      + r"|\b" + _ML_CONTROL + r"\b[^.!?\n]{0,60}?\b(?:überspr\w{2,6}|umgeh\w{0,3}|umgangen|auslassen|weglassen|verzicht\w{0,4}|entfallen|entfällt|"
+      r"ignor\w{1,5}|contourn\w{1,5}|sauter|omett\w{1,4}|omis\w{0,2}|omitir\w{0,4}|omitid\w{1,2}|obvi\w{1,4}|prescind\w{1,5}|elud\w{1,4}|saltar\w{0,4}|"
+      r"saltat\w|tralasci\w{1,5}|scavalc\w{1,5}|bypass\w{0,4}|overslaan|overgeslagen|omzeil\w{0,3}|negeren|genegeerd|achterwege|pular|pulad\w{1,2}|dispens\w{1,5}|"
+      r"pomin\w{1,4}|pomij\w{1,4}|obejś\w{1,4}|omin\w{1,4}|zignorow\w{1,4}|hoppa\w{0,2}\s{1,3}över|överhoppad\w{0,2}|strunta\w{0,2}\s{1,3}i|kringgå\w{0,2}|skippa\w{0,2})\b"
+      r"|\b(?:überspringen|umgehen|verzichten\s{1,3}auf|passer\s{1,3}outre|se\s{1,3}passer\s{1,3}de|renoncer\s{1,3}à|prescindir\s{1,3}de|pasar\s{1,3}por\s{1,3}alto|rinunciare\s{1,3}a|"
+      r"fare\s{1,3}a\s{1,3}meno\s{1,3}d\w{0,3}|omit\w{1,5}|ignor\w{1,5}|contourn\w{1,5}|überspring\w{0,4}|umgeh\w{0,4}|pomin\w{1,4}|pomij\w{1,4}|"
+      r"omzeil\w{0,3}|negeren|pular|saltar\w{0,4}|saltare|tralasci\w{1,5}|scavalc\w{1,5}|skippa\w{0,2}|kringgå\w{0,2}|obviar\w{0,2}|prescind\w{1,5}\s{1,3}de|dispens\w{1,5}|afzien\s{1,3}van|deixar\s{1,3}de\s{1,3}lado|abrir\s{1,3}mão\s{1,3}d\w{1,2}|zrezygnow\w{1,4}\s{1,3}z|hoppa\s{1,3}över|avstå\s{1,3}från|strunta\s{1,3}i)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,2}?" + _ML_CONTROL + r"\b"
+      r"|\b(?:behövs|krävs|erfordras)\s{1,3}(?:\w{1,20}\s{1,3})?inte\b|\binte\s{1,3}(?:nödvändig\w{0,2}|längre\s{1,3}krävs)\b|\binget\s{1,3}behov\s{1,3}av\b"
+      r"|\butan\s{1,3}att\s{1,3}(?:vänta|invänta|kontrollera|verifiera|ringa|attestera|godkänna)\b"
+      r"|\b(?:ohne\s{1,3}auf|nicht\s{1,3}auf)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:zu\s{1,3})?warten\b|\bn'attend(?:ez|ons|re)\s{1,3}pas\b|\bno\s{1,3}(?:esperen|espere|hace\s{1,3}falta\s{1,3}esperar)\b"
+      r"|\b(?:senza\s{1,3}aspettare|non\s{1,3}(?:aspettate|attendete))\b|\bniet\s{1,3}(?:te\s{1,3})?wachten\s{1,3}op\b|\bnão\s{1,3}(?:esperem|aguardem|espere|aguarde)\b|\bnie\s{1,3}czekając\b|\b(?:vänta|invänta)\s{1,3}inte\b",
+      finance=0.75, bank_change=0.75)
+# Paying or releasing before the buyer's receipt, approval or check, in each language.
+_ML_PAY = (r"(?:zahl\w{0,3}|bezahl\w{0,3}|überweis\w{0,3}|begleich\w{0,3}|freigeb\w{0,3}|freizugeben|buch\w{0,3}|"
+           r"pay\w{0,4}|régl\w{1,4}|vir\w{1,4}|vers\w{1,4}|valid\w{1,4}|comptabilis\w{1,4}|libér\w{1,4}|"
+           r"pag\w{1,5}|abon\w{1,5}|liquid\w{1,5}|transfer\w{1,4}|liber\w{1,5}|contabiliz\w{1,5}|registr\w{1,5}|salda\w{1,4}|bonific\w{1,4}|sblocc\w{1,4}|"
+           r"betal\w{0,4}|overmak\w{0,2}|overgemaakt|voldoen|vrijgeven|vrijgegeven|boek\w{0,3}|lança\w{1,4}|"
+           r"zapłac\w{0,4}|opłac\w{0,4}|przelać|przelew\w{0,3}|zaksięgow\w{1,4}|zwolni\w{1,4}|uregulow\w{1,4}|"
+           r"betala\w{0,2}|överför\w{0,2}|bokför\w{0,2}|släpp\w{0,2}|attestera\w{0,2})")
+_ML_BEFORE = (r"(?:vor\s{1,3}(?:dem|der|den|eingang\s{1,3}(?:der|des))?|avant\s{1,3}(?:la|le|les|l'|réception\s{1,3}d\w{1,3})?|antes\s{1,3}(?:de\s{1,3}(?:la|el|los|las)?|do|da)|"
+              r"prima\s{1,3}(?:del(?:la|l')?|di)|vóór|voor\s{1,3}(?:de|het)|przed|före|innan)")
+_rule("pay_before_control_ml", "bypass", 0.6, 0.3, ('vor', 'avant', 'antes', 'prima', 'vóór', 'voor', 'przed', 'före', 'innan'),
+      r"\b" + _ML_PAY + r"\b[^.!?\n]{0,50}?\b" + _ML_BEFORE + r"\s{0,3}(?:\w{1,20}\s{1,3}){0,2}?" + _ML_CONTROL + r"\b"
+      r"|\b" + _ML_BEFORE + r"\s{0,3}(?:\w{1,20}\s{1,3}){0,2}?" + _ML_CONTROL + r"\b[^.!?\n]{0,50}?\b" + _ML_PAY + r"\b",
+      finance=0.75, bank_change=0.75)
+# Paying again or twice, in each language (the English forms are above).
+_rule("pay_more_ml", "extra_payment", 0.6, 0.2, ('erneut', 'nochmals', 'noch einmal', 'zweimal', 'doppelt', 'nouveau', 'fois', 'nuevo', 'otra vez', 'veces', 'nuevamente', 'nuovo', 'nuovamente', 'volte', 'opnieuw', 'nogmaals', 'keer', 'tweemaal', 'novamente', 'novo', 'vezes', 'ponownie', 'dwukrotnie', 'raz', 'igen', 'gång', 'vuelv', 'volv', 'volt', 'ripagare', 'repayer'),
+      r"(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)(?<!\binte\s)\b(?:erneut|nochmals|noch\s{1,3}einmal|zweimal|doppelt|à\s{1,3}nouveau|une\s{1,3}(?:seconde|deuxième)\s{1,3}fois|deux\s{1,3}fois|"
+      r"de\s{1,3}nuevo|otra\s{1,3}vez|dos\s{1,3}veces|nuevamente|di\s{1,3}nuovo|nuovamente|due\s{1,3}volte|opnieuw|nogmaals|twee\s{1,3}keer|tweemaal|"
+      r"novamente|de\s{1,3}novo|duas\s{1,3}vezes|ponownie|dwukrotnie|jeszcze\s{1,3}raz|igen|två\s{1,3}gånger|en\s{1,3}gång\s{1,3}till)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
+      r"(?:zahlen|bezahlen|überweisen|buchen|erfassen|payer|régler|virer|verser|comptabiliser|pagar|abonar|transferir|registrar|contabilizar|pagare|bonificare|registrare|contabilizzare|"
+      r"betalen|overmaken|voldoen|boeken|zapłacić|przelać|opłacić|zaksięgować|betala|överföra|bokföra)\b"
+      r"(?![^.!?\n]{0,30}\b(?:irrtümlich|versehentlich|par\s{1,3}erreur|por\s{1,3}error|per\s{1,3}errore|per\s{1,3}vergissing|por\s{1,3}engano|omyłkowo|av\s{1,3}misstag)\b)"
+      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)\b(?:zahl\w{0,3}|bezahl\w{0,3}|überweis\w{0,3}|pay\w{2,4}|régl\w{1,4}|vir\w{1,4}|vers\w{1,4}|"
+      r"pag\w{1,5}|abon\w{1,5}|transfer\w{1,4}|bonific\w{1,4}|betal\w{0,4}|overmak\w{0,2}|voldoen|zapłac\w{0,4}|przel\w{1,4}|opłac\w{0,4}|överför\w{0,2})\s{1,3}(?:(?!(?:nicht|not|niet|nie|inte|pas|no|non|não)\b)\w{1,20}\s{1,3}){0,3}?"
+      r"(?:erneut|nochmals|noch\s{1,3}einmal|zweimal|doppelt|à\s{1,3}nouveau|une\s{1,3}(?:seconde|deuxième)\s{1,3}fois|deux\s{1,3}fois|de\s{1,3}nuevo|otra\s{1,3}vez|dos\s{1,3}veces|"
+      r"nuevamente|di\s{1,3}nuovo|nuovamente|due\s{1,3}volte|opnieuw|nogmaals|twee\s{1,3}keer|novamente|de\s{1,3}novo|duas\s{1,3}vezes|ponownie|dwukrotnie|jeszcze\s{1,3}raz|igen|två\s{1,3}gånger)\b"
+      r"(?![^.!?\n]{0,30}\b(?:irrtümlich|versehentlich|par\s{1,3}erreur|por\s{1,3}error|per\s{1,3}errore|per\s{1,3}vergissing|por\s{1,3}engano|omyłkowo|av\s{1,3}misstag)\b)"
+      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)\b(?:vuelv\w{1,3}\s{1,3}a\s{1,3}pagar|volv\w{1,4}\s{1,3}a\s{1,3}pagar|volt\w{1,4}\s{1,3}a\s{1,3}pagar|volver\s{1,3}a\s{1,3}pagar|voltar\s{1,3}a\s{1,3}pagar|ripagare|repayer|payer\s{1,3}à\s{1,3}nouveau|betala\s{1,3}(?:igen|två\s{1,3}gånger))\b",
+      finance=0.75, bank_change=0.75)
+# Already approved or verified "by your …" in each language; and an approval given by phone.
+_rule("control_elsewhere_claim_ml", "claim", 0.55, 0.2, None,
+      r"\b(?:redan|bereits|schon|déjà|ya|já|già|al|już)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?(?:godkän\w{1,4}|attesterad\w{0,2}|verifierad\w{0,2}|kontrollerad\w{0,2}|"
+      r"autorizad[ao]s?|autorizzat[ao]|autorisée?s?|autoryzowan\w{0,3}|gefiatteerd|validad[ao]s?|validat[ao]|liberad[ao]s?|vistad[ao]|"
+      r"akkoord\s{1,3}(?:gegeven|bevonden)|zugestimmt|d'accord|accordée?|d(?:ado|io|ió|ieron)\s{1,3}(?:su\s{1,3})?(?:visto\s{1,3}bueno|conformidad|ok|aprobaci[oó]n)|(?:dato|diede)\s{1,3}(?:il\s{1,3})?(?:benestare|ok)|"
+      r"(?:seu|su)\s{1,3}(?:aval|ok)|zgod\w{1,3}|ok|autoriz[oó]|aprob[oó]|valid[oó]|autorizou|aprovou|validou|zatwierdzi\w{1,3}|zaakceptowa\w{1,3}|godkände|godkänt|attesterade|attesterat)\b"
+      r"|\b(?:telefonisch|mündlich|par\s{1,3}téléphone|oralement|por\s{1,3}tel[eé]fono|verbalmente|telefonicamente|telefonisch|mondeling|telefonicznie|ustnie|per\s{1,3}telefon|muntligt)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,3}?(?:akkoord|zugestimmt|zustimmung|freigegeben|genehmigt|accord|validé|approuvé|aprobad[ao]|autorizad[ao]|approvat[ao]|autorizzat[ao]|benestare|"
+      r"goedgekeurd|aprovad[ao]|autorizad[ao]|zatwierdz\w{1,4}|zaakceptow\w{1,4}|godkän\w{1,4}|attester\w{1,4}|ok)\b"
+      r"|\b(?:visto\s{1,3}bueno|akkoord|zustimmung|zugestimmt|benestare|aval|zgod\w{1,3}|freigegeben|genehmigt)\b\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
+      r"(?:telefonisch|mündlich|par\s{1,3}téléphone|por\s{1,3}tel[eé]fono|verbalmente|telefonicamente|mondeling|telefonicznie|ustnie|per\s{1,3}telefon|muntligt)\b"
+      r"|\b(?:ihr\w{0,2}|votre|vos|su|sus|vostr[oaie]|vosso|vossa|uw|jullie|wasz\w{0,3}|państwa)\s{1,3}(?:[\w'-]{1,20}\s{1,3}){1,3}?(?:hat\s{1,3}|ha\s{1,3}|a\s{1,3}|heeft\s{1,3})?"
+      r"(?:bereits|schon|déjà|ya|já|già|al|już)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:genehmigt|freigegeben|zugestimmt|validée?|approuvée?|autorisée?|aprob[oó]|autoriz[oó]|aprobad[ao]|"
+      r"approvat[ao]|autorizzat[ao]|goedgekeurd|akkoord|aprovou|autorizou|aprovad[ao]|zatwierdzi\w{1,3}|zaakceptowa\w{1,3}|d(?:ado|io|ió)\s{1,3}(?:su\s{1,3})?visto\s{1,3}bueno|dato\s{1,3}il\s{1,3}benestare)\b",
+      finance=0.7, bank_change=0.7)
+# Something kept from the buyer's approvers, auditors or managers, in each language.
+_ML_OVERSIGHT = (r"(?:freigeber\w{0,2}|vorgesetzte\w{0,2}|revision|prüfer\w{0,2}|wirtschaftsprüfer\w{0,2}|controlling|einkauf|buchhaltung|geschäftsführung|"
+                 r"approbateur\w{0,2}|responsable\w{0,2}|auditeur\w{0,2}|audit|contrôleur\w{0,2}|direction|hiérarchie|"
+                 r"aprobador\w{0,2}|auditor\w{0,3}|auditoría|jefe\w{0,2}|supervisor\w{0,2}|dirección|"
+                 r"approvatore\w{0,2}|revisor\w{0,2}|responsabile|direzione|superiori|"
+                 r"goedkeurder\w{0,2}|accountant\w{0,2}|leidinggevende\w{0,2}|controller\w{0,2}|directie|inkoop|"
+                 r"aprovador\w{0,3}|auditoria|chefia|diretoria|gestor\w{0,2}|"
+                 r"przełożon\w{1,3}|audyt\w{0,3}|kierownik\w{0,3}|zarząd\w{0,2}|księgowoś\w{1,3}|"
+                 r"attestant\w{0,2}|chef\w{0,2}|revisor\w{0,2}|ekonomiavdelning\w{0,2}|ledning\w{0,2}|inköp)")
+_rule("kept_from_oversight_ml", "secrecy", 0.6, 0.3, ('freigeber', 'vorgesetzte', 'revisi', 'revisor', 'prüfer', 'controll', 'einkauf', 'buchhaltung', 'geschäftsführung', 'approbateur', 'responsab', 'audit', 'audyt', 'contrôleur', 'direc', 'direz', 'diret', 'hiérarchie', 'aprobador', 'jefe', 'supervisor', 'approvator', 'superiori', 'goedkeurder', 'accountant', 'leidinggevende', 'inkoop', 'aprovador', 'chef', 'gestor', 'przełożon', 'kierownik', 'zarząd', 'księgowoś', 'attestant', 'ekonomiavdelning', 'ledning', 'inköp'),
+      r"\b(?:nicht|ne\s{1,3}pas|sans|no|sin|non|senza|niet|zonder|não|sem|nie|bez|inte|utan\s{1,3}att)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
+      r"(?:erwähn\w{1,4}|informier\w{1,4}|benachrichtig\w{1,4}|weiterleit\w{1,4}|mentionn\w{1,3}|inform\w{1,6}|prévenir|avertir|menc?ion\w{1,5}|avis\w{1,5}|comentar\w{0,2}|"
+      r"menzion\w{1,4}|avvis\w{1,4}|vermelden|inlichten|melden|wspomin\w{1,4}|powiadam\w{1,4}|nämn\w{0,2}|meddela|berätta)\b"
+      r"[^.!?\n]{0,40}?\b" + _ML_OVERSIGHT + r"\b"
+      r"|\b(?:erwähn\w{1,4}|informier\w{1,4}|nämn\w{0,2}|berätta|meddela|melden|vermelden|informeer|vertel|informera)\b[^.!?\n]{0,40}?\b(?:nicht|inte|niet)\b[^.!?\n]{0,40}?\b" + _ML_OVERSIGHT + r"\b"
+      r"|\b" + _ML_OVERSIGHT + r"\b[^.!?\n]{0,40}?\b(?:nicht|ne\s{1,3}pas|no|non|niet|não|nie|inte)\s{1,3}(?:\w{1,20}\s{1,3}){0,1}?"
+      r"(?:informier\w{1,4}|einbezieh\w{1,4}|einschalten|informer|impliquer|informar\w{0,2}|involucrar\w{0,2}|informar\w{0,3}|coinvolgere|informeren|betrekken|informowa\w{1,4}|angażowa\w{1,4}|informera|involvera)\b",
+      finance=0.75, bank_change=0.75)
+# The buyer's vendor master or the stored bank details changed from a memo or e-mail, in each language
+# (the subject of a bank letter: there it weighs 0.1, as in English).
+_ML_MASTER = (r"(?:kreditorenstamm\w{0,6}|lieferantenstamm\w{0,6}|stammdaten|stammsatz|"
+              r"fichier\s{1,3}fournisseurs?|fiche\s{1,3}fournisseur|référentiel\s{1,3}fournisseurs?|"
+              r"maestro\s{1,3}de\s{1,3}proveedores|ficha\s{1,3}(?:del?\s{1,3})?proveedor|anagrafica(?:\s{1,3}fornitor\w)?|"
+              r"crediteurenbestand|leveranciersbestand|stamgegevens|cadastro\s{1,3}(?:de\s{1,3}|do\s{1,3})?fornecedor\w{0,2}|"
+              r"(?:kartotek\w{0,3}|kartotec\w{0,2})\s{1,3}dostawc\w{1,3}|leverantörsregist\w{1,4})")
+_ML_BANK = (r"(?:bankverbindung|kontoverbindung|bankdaten|coordonnées\s{1,3}bancaires|rib|datos\s{1,3}bancarios|cuenta\s{1,3}bancaria|"
+            r"coordinate\s{1,3}bancarie|dati\s{1,3}bancari|conto\s{1,3}corrente|bankgegevens|rekeningnummer|dados\s{1,3}bancários|conta\s{1,3}bancária|"
+            r"dane\s{1,3}bankowe|numer\s{1,3}rachunku|rachunek\s{1,3}bankowy|bankuppgifter\w{0,2}|kontonummer\w{0,2}|bankgiro\w{0,2})")
+_rule("records_change_ml", "records_change", 0.55, 0.2, None,
+      r"\b(?:bitte|merci\s{1,3}de|veuillez|pourriez-vous|por\s{1,3}favor|rogamos|favor\s{1,3}de|preghiamo\s{1,3}di|si\s{1,3}prega\s{1,3}di|per\s{1,3}favore|graag|wilt\s{1,3}u|gelieve|"
+      r"solicitamos|pedimos|prosimy|proszę|vänligen|kindly|please)\b[^.!?\n]{0,60}?"
+      r"\b(?:änder\w{1,3}|aktualisier\w{1,3}|überschreib\w{1,3}|ersetz\w{1,3}|modifi(?:er|ez|que[nz]?|care|cate|ieren)|mettre\s{1,3}à\s{1,3}jour|mettez\s{1,3}à\s{1,3}jour|remplac\w{1,4}|"
+      r"cambi\w{1,4}|actualic\w{1,4}|actualiz\w{1,4}|sustitu\w{1,5}|aggiorn\w{1,4}|sostitu\w{1,5}|wijzig\w{0,3}|bijwerken|vervang\w{0,3}|"
+      r"alter(?:ar|em|e)|atualiz\w{1,4}|substitu\w{1,4}|zmie\w{1,5}|zaktualizow\w{1,4}|zastąp\w{0,4}|ändra\w{0,2}|uppdatera\w{0,2}|ersätt\w{0,2})\b"
+      r"[^.!?\n]{0,50}?\b" + _ML_MASTER + r"\b"
+      r"|\b(?:bitte|graag|gelieve|prosimy|proszę|vänligen)\b[^.!?\n]{0,40}?\b" + _ML_MASTER + r"\b[^.!?\n]{0,50}?\b(?:ändern|aktualisieren|anpassen|überschreiben|ersetzen|"
+      r"übernehmen|eintragen|hinterlegen|einpflegen|wijzigen|aanpassen|bijwerken|vervangen|overnemen|invoeren|zmienić|zaktualizować|ändra|uppdatera|ersätta)\b",
+      finance=0.7, bank_change=0.1)
+_rule("bank_detail_change_ml", "bank", 0.65, 0.5, None,
+      r"\b(?:bitte|merci\s{1,3}de|veuillez|pourriez-vous|por\s{1,3}favor|rogamos|favor\s{1,3}de|preghiamo\s{1,3}di|si\s{1,3}prega\s{1,3}di|per\s{1,3}favore|graag|wilt\s{1,3}u|gelieve|"
+      r"solicitamos|pedimos|prosimy|proszę|vänligen|kindly|please)\b[^.!?\n]{0,60}?"
+      r"\b(?:änder\w{1,3}|aktualisier\w{1,3}|überschreib\w{1,3}|ersetz\w{1,3}|modifi(?:er|ez|que[nz]?|care|cate|ieren)|mettre\s{1,3}à\s{1,3}jour|mettez\s{1,3}à\s{1,3}jour|remplac\w{1,4}|"
+      r"cambi\w{1,4}|actualic\w{1,4}|actualiz\w{1,4}|sustitu\w{1,5}|aggiorn\w{1,4}|sostitu\w{1,5}|wijzig\w{0,3}|bijwerken|vervang\w{0,3}|"
+      r"alter(?:ar|em|e)|atualiz\w{1,4}|substitu\w{1,4}|zmie\w{1,5}|zaktualizow\w{1,4}|zastąp\w{0,4}|ändra\w{0,2}|uppdatera\w{0,2}|ersätt\w{0,2})\b"
+      r"[^.!?\n]{0,50}?\b" + _ML_BANK + r"\b"
+      r"|\b(?:bitte|graag|gelieve|prosimy|proszę|vänligen)\b[^.!?\n]{0,40}?\b" + _ML_BANK + r"\b[^.!?\n]{0,50}?\b(?:ändern|aktualisieren|anpassen|überschreiben|ersetzen|"
+      r"übernehmen|eintragen|hinterlegen|einpflegen|wijzigen|aanpassen|bijwerken|vervangen|overnemen|invoeren|zmienić|zaktualizować|ändra|uppdatera|ersätta)\b",
+      bank_change=0.1)
+
+# A control said to be unnecessary, or the buyer's record or check left for later, while paying now, in each language.
+_ML_LATER = (r"(?:später|nachträglich|danach|plus\s{1,3}tard|ultérieurement|ensuite|más\s{1,3}tarde|después|posteriormente|più\s{1,3}tardi|dopo|successivamente|"
+             r"later|achteraf|naderhand|mais\s{1,3}tarde|depois|posteriormente|później|potem|senare|efteråt|afterwards|after)")
+_rule("control_later_ml", "bypass", 0.6, 0.3, ('später', 'nachträglich', 'danach', 'tard', 'ultérieurement', 'ensuite', 'después', 'posteriormente', 'dopo', 'successivamente', 'later', 'achteraf', 'naderhand', 'depois', 'później', 'potem', 'senare', 'efteråt', 'after', 'überflüssig', 'unnötig', 'entbehrlich', 'hinfällig', 'superflu', 'inutile', 'innecesari', 'overbodig', 'onnodig', 'desnecessári', 'zbędn', 'niepotrzebn', 'onödig', 'överflödig', 'aunque', 'aun cuando', 'même si', 'bien que', 'obwohl', 'auch wenn', 'anche se', 'sebbene', 'ook al', 'hoewel', 'mesmo que', 'embora', 'chociaż', 'mimo że', 'även om', 'consid', 'betrachten', 'beschouw', 'traktuj', 'betrakta', 'zie'),
+      r"\b" + _ML_PAY + r"\b[^.!?\n]{0,80}?\b(?:" + _ML_CONTROL + r"|" + _ML_MASTER + r"|(?:supplier|vendor)\s{1,3}(?:file|record|master)|paperwork|goods\s{1,3}receipt|grn|po|sign-?off|approval)\b"
+      r"[^.!?\n]{0,40}?\b" + _ML_LATER + r"\b"
+      r"|\b(?:" + _ML_CONTROL + r"|" + _ML_MASTER + r"|(?:supplier|vendor)\s{1,3}(?:file|record|master)|paperwork|goods\s{1,3}receipt|grn|sign-?off)\b[^.!?\n]{0,30}?\b(?:can|could|will|may|kann|wird|peut|sera|puede|será|può|sarà|kan|wordt|pode|será|może|będzie)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,2}?" + _ML_LATER + r"\b[^.!?\n]{0,20}?\b(?:\w{1,20})?\b" 
+      r"(?=[^.!?\n]{0,60}\b" + _ML_PAY + r"\b)"
+      r"|\b(?:" + _ML_CONTROL + r")\b[^.!?\n]{0,60}?\b(?:überflüssig|unnötig|entbehrlich|hinfällig|superflue?|inutile|innecesari[oa]|superfluo|overbodig|onnodig|desnecessári[oa]|zbędn\w{1,2}|niepotrzebn\w{1,2}|onödig\w{0,2}|överflödig\w{0,2})\b"
+      r"|\b(?:überflüssig|unnötig|entbehrlich|superflue?|inutile|innecesari[oa]|superfluo|overbodig|onnodig|desnecessári[oa]|zbędn\w{1,2}|niepotrzebn\w{1,2}|onödig\w{0,2})\b[^.!?\n]{0,30}?\b(?:" + _ML_CONTROL + r")\b"
+      # paying although the control is missing: "aunque no tengan registrada la entrada de mercancía"
+      r"|\b(?:aunque|aun\s{1,3}cuando|même\s{1,3}si|bien\s{1,3}que|obwohl|auch\s{1,3}wenn|anche\s{1,3}se|sebbene|ook\s{1,3}al|hoewel|mesmo\s{1,3}que|embora|chociaż|mimo\s{1,3}że|även\s{1,3}om)\b[^.!?\n]{0,40}?"
+      r"\b(?:no|pas|nicht|kein\w{0,2}|non|niet|geen|não|nie|brak\w{0,2}|inte|ingen|noch\s{1,3}nicht|todavía\s{1,3}no|ainda\s{1,3}não|ancora)\b[^.!?\n]{0,40}?\b" + _ML_CONTROL + r"\b"
+      # "Considerate questa mail come conferma": this message taken as the confirmation or approval
+      r"|\b(?:considere[nz]?|considerate|consideri|considérez|considérer|betrachten|beschouw\w{0,2}|considerem|consider\w{0,2}|traktuj\w{0,3}|betrakta|zie)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,3}?(?:mail|e-?mail|correo|lettera|carta|lettre|courriel|brief|schreiben|nachricht|bericht|wiadomoś\w{1,3}|brev|mejl|messaggio|mensaje|mensagem|message)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,2}?(?:come|como|comme|als|jako|som|as)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?(?:conferma|confirmaci[oó]n|confirmation|bestätigung|bevestiging|confirma[cç][aã]o|potwierdzeni\w{1,3}|bekräftelse|"
+      r"verifica\w{0,6}|vérification|verifizierung|verificatie|weryfikacj\w{1,3}|verifiering|autorizzazione|autorizaci[oó]n|autorisation|freigabe|goedkeuring|aprova[cç][aã]o|zgod\w{1,3}|godkännande|approvazione|aprobaci[oó]n|approbation)\b",
+      finance=0.75, bank_change=0.75)
+# The approver changed, or the approval sent to someone the text names instead of the buyer's manager, in each language.
+_ML_APPROVER = (r"(?:freigeber\w{0,2}|genehmiger\w{0,2}|vorgesetzte\w{0,2}|kostenstellen\w{0,12}|approbateur\w{0,2}|valideur\w{0,2}|aprobador\w{0,2}|approvatore|approvatori|responsabile|"
+                r"goedkeurder\w{0,2}|budgethouder\w{0,2}|aprovador\w{0,2}|osob\w{1,2}\s{1,3}(?:akceptując\w{1,3}|zatwierdzając\w{1,3})|akceptując\w{1,3}|kierownik\w{0,3}|attestant\w{0,2}|attesterare\w{0,2}|"
+                r"budgetansvarig\w{0,2}|leiter\w{0,2}|responsable\w{0,2}|jefe\w{0,2}|leidinggevende\w{0,2}|chef\w{0,2}|gestor\w{0,2}|manager\w{0,2})")
+_rule("approval_routing_ml", "routing", 0.55, 0.2, None,
+      r"\b(?:zamiast|statt|anstelle|anstatt|au\s{1,3}lieu\s{1,3}d\w{0,2}|en\s{1,3}lugar\s{1,3}de\w{0,2}|en\s{1,3}vez\s{1,3}de\w{0,2}|invece\s{1,3}d\w{0,3}|in\s{1,3}plaats\s{1,3}van|em\s{1,3}vez\s{1,3}d\w{0,2}|ao\s{1,3}invés\s{1,3}d\w{0,2}|i\s{1,3}stället\s{1,3}för)\s{1,3}"
+      r"(?:\w{1,20}\s{1,3}){0,2}?" + _ML_APPROVER + r"\b"
+      r"|\b(?:zmian\w{1,3}|änder\w{1,3}|wechsel\w{0,3}|chang\w{1,3}|cambi\w{1,4}|modifi\w{1,5}|wijzig\w{0,3}|alter\w{1,4}|ändra\w{0,2}|byt\w{1,2})\b[^.!?\n]{0,20}?\b" + _ML_APPROVER + r"\b[^.!?\n]{0,40}?\b(?:na|auf|zu|à|a|al|in|naar|op|para|till|to)\s{1,3}(?:p\.|pan\w{0,2}|herrn?|frau|m\.|mme|sr\.?|sra\.?|sig\.?|dhr\.?|mevr\.?|mr\.?|ms\.?)\s{0,3}(?-i:[A-Z])",
+      finance=0.7, bank_change=0.7)
+# A status of the buyer's set in a verb-final language: "als genehmigt buchen", "als betaald boeken", "op 'goedgekeurd' zetten".
+_rule("status_set", "control_field", 0.6, 0.3, None,
+      r"\b(?:als|jako|som)\s{1,3}['\"\u201c\u201e]?\s{0,2}(?:genehmigt|freigegeben|geprüft|bezahlt|erledigt|verifiziert|goedgekeurd|betaald|gecontroleerd|geverifieerd|"
+      r"zatwierdzon\w{1,3}|zapłacon\w{1,3}|sprawdzon\w{1,3}|godkän\w{1,3}|betald\w{0,2}|attesterad\w{0,2}|kontrollerad\w{0,2})['\"\u201d]?\s{1,3}(?:\w{1,20}\s{1,3}){0,1}?"
+      r"(?:buchen|markieren|kennzeichnen|erfassen|setzen|vermerken|übernehmen|boeken|markeren|zetten|registreren|zaksięgować|oznaczyć|oznaczyc|zaznaczyć|bokföra|markera|registrera)\b",
+      finance=0.7, bank_change=0.7)
+# A buyer control crossed in plain English: paid or released before, without, instead of or alongside the buyer's
+# document or step (certificate, report, requisition, PO, approval, matching, goods receipt, completion), the
+# document "to follow", an advance agreed by someone of the buyer's, booked against an old approval.
+_BUYER_DOC = (r"(?:(?:completion|practical\s{1,3}completion|payment|interim|final|valuation|acceptance|inspection|test|handover)\s{1,3}certificates?|certificat\w{1,4}|"
+              r"(?:monitoring|progress|inspection|completion|acceptance|test|site|verification|audit|valuation)\s{1,3}reports?|"
+              r"requisitions?|(?:a\s{1,3})?purchase\s{1,3}orders?|(?:new\s{1,3}|the\s{1,3}|a\s{1,3})po|approvals?|sign-?offs?|authori[sz]ations?|"
+              r"(?:three|3|two|2)[- ]way\s{1,3}match\w{0,3}|matching|goods\s{1,3}receipts?|grns?|receiving\s{1,3}reports?|delivery\s{1,3}confirmations?|"
+              r"completion|inspection|acceptance|certification|commissioning|variation\s{1,3}orders?|change\s{1,3}orders?|paperwork|budget\s{1,3}approval)")
+_rule("crossed_buyer_step", "bypass", 0.6, 0.3, ('before', 'ahead', 'prior', 'advance', 'waiting', 'pending', 'follow', 'later', 'after', 'retrospectiv', 'rather', 'instead', 'without', 'no need', 'last ', 'previous', 'old', 'expired', 'closed', 'earlier', 'retention', 'tranche', 'stage payment', 'milestone', 'holdback', 'retainage'),
+      # paid before or ahead of the buyer's document or step
+      r"\b(?:pa(?:y|id)|releas\w{1,3}|settl\w{1,3}|book\w{0,3}|post\w{0,3}|process\w{0,3}|approv\w{1,3}|draw\s{1,3}down|drawn\s{1,3}down)\b[^.!?\n]{0,50}?"
+      r"\b(?:before|ahead\s{1,3}of|prior\s{1,3}to|in\s{1,3}advance\s{1,3}of|without\s{1,3}waiting\s{1,3}for|pending)\s{1,3}(?:the\s{1,3}|a\s{1,3}|any\s{1,3}|our\s{1,3}|your\s{1,3})?"
+      r"(?:[\w-]{1,20}\s{1,3})?" + _BUYER_DOC + r"\b(?!\s{1,3}(?:is|are|has|have)\s{1,3}(?:been\s{1,3})?(?:issued|signed|received|approved|complete[d]?))"
+      # the buyer's document left for later: "the monitoring report will follow", "PO to follow"
+      r"|\b(?:can|could|may|should|to)\s{1,3}(?:now\s{1,3}|already\s{1,3}|also\s{1,3})?be\s{1,3}(?:paid|released|settled|booked|posted|approved|drawn\s{1,3}down)\b[^.!?\n]{0,80}?"
+      r"\b" + _BUYER_DOC + r"\s{1,3}(?:will|to|can|shall)\s{1,3}(?:follow|come\s{1,3}later|be\s{1,3}(?:sent|issued|raised|provided|done)\s{1,3}(?:later|afterwards|after))\b"
+      r"|\b(?:pay|release|settle|book|post|draw\s{1,3}down)\b[^.!?\n]{0,40}?\b(?:now|today|immediately|straight\s{1,3}away|early|already|in\s{1,3}this\s{1,3}run)\b[^.!?\n]{0,60}?"
+      r"\b(?:po|" + _BUYER_DOC + r")\s{1,3}(?:will|to|can|shall)\s{1,3}(?:follow|come\s{1,3}later|be\s{1,3}(?:sent|issued|raised|provided|done)\s{1,3}(?:later|afterwards|after))\b"
+      r"|\b" + _BUYER_DOC + r"\s{1,3}(?:to\s{1,3}follow|will\s{1,3}follow|(?:can|will)\s{1,3}(?:be\s{1,3})?(?:raised|issued|sent|done)\s{1,3}(?:later|afterwards|retrospectively|after))\b"
+      r"[^.!?\n]{0,60}?\b(?:pay|release|settle|book|post|approve)\w{0,3}\b"
+      r"|\b(?:pay|release|settle|book|post|log)\w{0,3}\b[^.!?\n]{0,60}?(?:\(|['\"\u201c]|-\s{1,3})?\s{0,2}(?:advance\s{1,3}-\s{1,3})?\b(?:po|" + _BUYER_DOC + r")\s{1,3}to\s{1,3}follow\b"
+      # instead of / rather than / without raising the buyer's document
+      r"|\b(?:rather\s{1,3}than|instead\s{1,3}of|without|no\s{1,3}need\s{1,3}(?:for|to))\s{1,3}(?:us\s{1,3}|you\s{1,3})?(?:rais\w{1,4}|issu\w{1,4}|creat\w{1,4}|open\w{0,3}|get\w{0,4}|obtain\w{0,3}|"
+      r"wait\w{0,3}\s{1,3}for|go\w{0,3}\s{1,3}through|request\w{0,3}|submit\w{0,4}|seek\w{0,3}|reissu\w{1,4}|re-?approv\w{1,4}|amend\w{0,3})\s{1,3}(?:a\s{1,3}|an\s{1,3}|the\s{1,3}|any\s{1,3}|another\s{1,3})?"
+      r"(?:new\s{1,3}|fresh\s{1,3}|separate\s{1,3}|formal\s{1,3}|revised\s{1,3}|further\s{1,3}|valuation\s{1,3}|payment\s{1,3}|completion\s{1,3}|budget\s{1,3}|manager's\s{1,3}|buyer's\s{1,3})?(?:requisition|purchase\s{1,3}order|po|approval|sign-?off|variation|change\s{1,3}order|"
+      r"goods\s{1,3}receipt|grn|certificate|authori[sz]ation|budget\s{1,3}approval)s?\b"
+      # booked against an old approval, released alongside a claim before the report
+      r"|\b(?:against|under|on)\s{1,3}(?:last\s{1,3}year's|last\s{1,3}month's|the\s{1,3}(?:previous|prior|old|expired|closed|earlier|last)|an?\s{1,3}(?:previous|prior|old|expired|closed|earlier))\s{1,3}"
+      r"(?:year's\s{1,3})?(?:approval|requisition|sign-?off|authori[sz]ation|budget\s{1,3}approval|po|purchase\s{1,3}order)\b"
+      r"|\b(?:retention|tranche|stage\s{1,3}payment|milestone|holdback|retainage)\w{0,2}\b[^.!?\n]{0,40}?\b(?:can|could|may|should|to)\s{1,3}(?:now\s{1,3}|also\s{1,3})?be\s{1,3}(?:released|paid|drawn\s{1,3}down)\s{1,3}"
+      r"(?:alongside|together\s{1,3}with|with|now|early|already)\b",
+      finance=0.75, bank_change=0.75)
+# Permission relayed to pay, release or book now: "the QS has agreed it can be paid now", "your PM said this can be released".
+_rule("relayed_permission", "relayed", 0.5, 0.1, None,
+      r"(?<!\bwe\s)(?<!\bI\s)\b(?:has|have|had)\s{1,3}(?:already\s{1,3})?(?:agreed|confirmed|said|accepted|approved|okayed|ok'?d|allowed)\s{1,3}(?:that\s{1,3})?(?:it|this|they|these|the\s{1,3}\w{1,20})\s{1,3}"
+      r"(?:can|could|may|should|will)\s{1,3}(?:now\s{1,3}|just\s{1,3}|also\s{1,3})?be\s{1,3}(?:paid|released|settled|booked|posted|processed|approved|drawn\s{1,3}down)\b"
+      r"(?!\s{1,3}(?:by|via|through|using|with|in\s{1,3}(?:\w{1,20}\s{1,3})?instal?lments|to\s{1,3}(?:our|the)|into|on\s{1,3}(?:the\s{1,3})?(?:due|usual)))",
+      finance=0.7, bank_change=0.7)
+# Paid now as an advance or a prepayment of work the buyer has not received (a second sign is needed: vendors ask for deposits).
+_rule("advance_payment", "advance", 0.45, 0.2, None,
+      r"\b(?:pa(?:y|id)|releas\w{1,3}|settl\w{1,3}|book\w{0,3}|log\w{0,3})\b[^.!?\n]{0,30}?\b(?:now\s{1,3}|today\s{1,3})?as\s{1,3}(?:an?\s{1,3})?(?:advance|prepayment|pre-payment|on-?account\s{1,3}payment|early\s{1,3}release|interim\s{1,3}payment)\b"
+      r"|\b(?:anticipo|adelanto|acompte|avance|vorschuss|voorschot|adiantamento|zaliczk\w{1,2}|förskott)\b",
+      finance=0.45, bank_change=0.45)
+
+# A buyer control crossed in general English words: the usual checks or PO left out, a step taken outside the log,
+# posting, approving and paying in one step, approving under someone else's name, the record not to be updated
+# for a one-off payee, backdating, an old approval reused, the flag to be overridden, the people who would look kept out.
+_rule("crossed_buyer_step", "bypass", 0.6, 0.3, ('without', 'outside', 'in one', 'in a single', 'at once', 'period', 'flag', 'duplicate', 'warning', 'alert', 'block', 'hold', 'mismatch', 'exception', 'under ', 'in my', 'in his', 'in her', 'in their', 'with my', 'with his', 'with her', 'with their', 'using ', "'s ", 'ask', 'backdat', 'back-dat', 'approval', 'requisition', 'sign-off', 'signoff', 'authori', 'need', 'rather than', 'instead of', 'no buyer', 'no approver', 'no manager', 'no internal', 'no your', 'not require', 'not need', 'not request', 'not seek'),
+      r"\bwithout\s{1,3}(?:the\s{1,3}|any\s{1,3}|a\s{1,3}|our\s{1,3}|your\s{1,3})?(?:usual\s{1,3}|normal\s{1,3}|standard\s{1,3}|regular\s{1,3}|formal\s{1,3}|customary\s{1,3})"
+      r"(?:[\w-]{1,20}\s{1,3}){0,2}?(?:checks?|controls?|approvals?|verification|review|sign-?off|callback|call-?back|po|purchase\s{1,3}order|goods\s{1,3}receipt|grn|requisition|paperwork|matching)\b"
+      r"(?![^.!?\n]{0,40}\b(?:cannot|can't|can\s{1,3}not|will\s{1,3}not|won't|may\s{1,3}not|must\s{1,3}not|are\s{1,3}not|is\s{1,3}not|(?:will\s{1,3})?(?:be|are|get)\s{1,3}(?:returned|rejected|refused|declined|sent\s{1,3}back|blocked|held))\b)"
+      r"|(?<!\bnot\s)(?<!n't\s)(?<!never\s)\b(?:process|pay|book|post|release|handle|approve|enter|put|run|treat)\w{0,3}\s{1,3}(?:(?:it|this|them|these|the\s{1,3}\w{1,20}|this\s{1,3}\w{1,20})\s{1,3})?outside\s{1,3}(?:of\s{1,3})?(?:the\s{1,3}|your\s{1,3})(?:[\w-]{1,20}\s{1,3}){0,2}?(?:log|workflow|approval\s{1,3}(?:process|flow|workflow|chain)|controls?|change-control|procurement\s{1,3}process|po\s{1,3}process|payment\s{1,3}run\s{1,3}controls)\b"
+      r"|\b(?:post|approve|pay|release|schedule|book|enter)\w{0,3}\b[^.!?\n]{0,50}?\b(?:in\s{1,3}(?:one|a\s{1,3}single)\s{1,3}(?:step|go|pass)|all\s{1,3}at\s{1,3}once\s{1,3}without)\b"
+      r"|\b(?:bypass\w{0,2}|skip\w{0,3}|waive\w{0,1}|avoid\w{0,3})\s{1,3}(?:the\s{1,3})?(?:standard\s{1,3}|usual\s{1,3})?(?:\d{1,2}[- ]day\s{1,3})?(?:cooling[- ]off|waiting|holding|hold)\s{1,3}period\b"
+      r"|\b(?:flag\w{0,3}|duplicate|warning|alert|block\w{0,2}|hold|mismatch|exception)\b[^.!?\n]{0,60}?(?<!\bnot\s)(?<!n't\s)\b(?:just|simply|please|then)\s{1,3}(?:override|ignore|dismiss|clear|release|skip|bypass|untick|close)\s{1,3}(?:it|them|that|this)\b"
+      r"|\b(?:approve|sign|release|authori[sz]e|pay)\w{0,3}\s{1,3}(?:it|this|them)\s{1,3}(?:off\s{1,3})?(?:under|in|with|using)\s{1,3}(?:my|his|her|their|(?-i:[A-Z][a-z]{1,20})'s)\s{1,3}(?:name|login|credentials|account|user\s{0,3}id)\b"
+      r"|\b(?:if|when)\s{1,3}(?:it|the\s{1,3}system|the\s{1,3}form|anyone|they|someone)\s{1,3}asks?\s{1,3}(?:for\s{1,3})?(?:who|the)\s{1,3}(?:approv\w{1,4}|authori[sz]\w{1,4}|signed|approver)\b[^.!?\n]{0,30}?\b(?:put|enter|write|use|say|type|select)\b"
+      r"|(?<!\bnot\s)(?<!n't\s)\bback-?dat\w{1,3}\s{1,3}(?:it|this|the\s{1,3}(?:payment|posting|entry|invoice)|them)\b"
+      r"|\b(?:reuse|re-use|use|copy|apply|quote)\s{1,3}(?:last\s{1,3}(?:year|month|quarter|week)'s|the\s{1,3}(?:previous|prior|old|expired|earlier|last)|an?\s{1,3}(?:previous|prior|old|expired|earlier))\s{1,3}"
+      r"(?:approval|requisition|sign-?off|authori[sz]ation|budget\s{1,3}approval)(?:\s{1,3}(?:reference|number|id|code))?\b"
+      r"|\b(?:no\s{1,3}need|not\s{1,3}need|don't\s{1,3}need|do\s{1,3}not\s{1,3}need|needn't)\s{1,3}(?:to\s{1,3})?(?:update|change|amend)\s{1,3}(?:anything|it|the\s{1,3}(?:record|system|computer|file|details)|your\s{1,3}(?:record|system|file|details)|in\s{1,3}the\s{1,3}(?:computer|system))\b"
+      r"[^.!?\n]{0,40}?\b(?:(?:just|only)\s{1,3}(?:use|pay)\b|(?:just|only)\s{1,3}this\s{1,3}(?:once|time)|this\s{1,3}once|one-?off)"
+      r"|\b(?:without|rather\s{1,3}than|instead\s{1,3}of)\s{1,3}(?:creating|raising|entering|booking)\s{1,3}(?:a\s{1,3}|the\s{1,3})?(?:payable|ledger\s{1,3}entry|invoice\s{1,3}record)\b"
+      r"|\bno\s{1,3}(?:buyer|approver|manager|internal|your)\s{1,3}(?:confirmation|authori[sz]ation|approval|sign-?off)\s{1,3}(?:is\s{1,3})?(?:needed|required|necessary)\b"
+      r"|\b(?:shall|should|must|will|need)\s{1,3}not\s{1,3}(?:require|need|request|seek)\s{1,3}(?:any\s{1,3}|a\s{1,3})?(?:telephone\s{1,3}|phone\s{1,3}|verbal\s{1,3}|further\s{1,3}|other\s{1,3}|or\s{1,3}){0,4}(?:confirmation|verification|callback|approval)\b",
+      finance=0.75, bank_change=0.75)
+# Kept from the people who would look, in plain words: "so your auditors are not pulled in", "I don't want this on anyone's report".
+_rule("kept_from_oversight", "secrecy", 0.6, 0.3, None,
+      r"\bso\s{1,3}(?:that\s{1,3})?(?:your\s{1,3}|the\s{1,3})?(?:auditors?|approvers?|controllers?|managers?|compliance|audit|finance\s{1,3}director|cfo|budget\s{1,3}holders?|boss)\s{1,3}"
+      r"(?:(?:are|is|do|does|will)\s{1,3}not|won't|don't|doesn't|aren't|isn't)\s{1,3}(?:pulled\s{1,3}in|involved|notified|see|notice|know|ask|get\s{1,3}involved|find\s{1,3}out)\b"
+      r"|\b(?:don't|do\s{1,3}not|wouldn't|would\s{1,3}rather\s{1,3}not)\s{1,3}want\s{1,3}(?:this|it|that)\s{1,3}(?:on|in)\s{1,3}(?:anyone's|any|the|your)\s{1,3}(?:\w{1,20}\s{1,3})?(?:report|books|log|list|summary)\b"
+      r"|\b(?:discrètement|discretamente|discrètement|stillschweigend|in\s{1,3}aller\s{1,3}stille|silenziosamente|in\s{1,3}stilte|po\s{1,3}cichu|i\s{1,3}tysthet|en\s{1,3}silencio|sans\s{1,3}bruit)\b",
+      finance=0.75, bank_change=0.75)
+# Permission relayed: "we sorted it with your office", "cleared it with your director"; told the buyer's manager (a second sign).
+_rule("relayed_permission", "relayed", 0.5, 0.1, None,
+      r"\b(?:cleared|squared|okayed|ok'?d)\s{1,3}(?:it|this|that|everything|all\s{1,3}this)\s{1,3}(?:with|by)\s{1,3}(?:your|the\s{1,3}customer's)\b",
+      finance=0.7, bank_change=0.7)
+_rule("told_your_people", "relayed_weak", 0.45, 0.1, None,
+      r"\b(?:sorted|arranged|settled|agreed)\s{1,3}(?:it|this|that|everything|all\s{1,3}this)\s{1,3}(?:out\s{1,3})?with\s{1,3}your\b|\b(?:already|i've|i\s{1,3}have|we've|we\s{1,3}have)\s{1,3}(?:already\s{1,3})?(?:told|informed|spoken\s{1,3}to|spoke\s{1,3}to|let)\s{1,3}your\s{1,3}(?:\w{1,20}\s{1,3})?"
+      r"(?:manager|director|boss|controller|cfo|ceo|treasur\w{1,4}|fd|buyer|office|head|approver|budget\s{1,3}holder)\b",
+      finance=0.45, bank_change=0.45)
+# The callback talked out of: "treasury doesn't need to call back".
+_rule("callback_steering", "callback", 0.6, 0.2, None,
+      r"\b(?:doesn't|does\s{1,3}not|don't|do\s{1,3}not|won't|will\s{1,3}not|needn't|no)\s{1,3}need\s{1,3}to\s{1,3}(?:call|ring|phone)\s{1,3}(?:us\s{1,3}|me\s{1,3}|them\s{1,3})?(?:back|to\s{1,3}(?:confirm|verify|check))\b",
+      finance=0.6, bank_change=0.7)
+# The callback talked out of in each language: "não é preciso ligar", "behöver inte ringa", "non c'è bisogno di richiamarci".
+_rule("callback_steering_ml", "callback", 0.6, 0.2, None,
+      r"\b(?:não\s{1,3}é\s{1,3}preciso|não\s{1,3}precisa\w{0,2}\s{1,3}de|no\s{1,3}hace\s{1,3}falta|no\s{1,3}es\s{1,3}necesario|no\s{1,3}necesita\w{0,2}|pas\s{1,3}besoin\s{1,3}de|inutile\s{1,3}de|"
+      r"nicht\s{1,3}(?:nötig|notwendig|erforderlich)|non\s{1,3}serve|non\s{1,3}c'è\s{1,3}bisogno\s{1,3}di|niet\s{1,3}nodig\s{1,3}om|hoeft\s{1,3}(?:u\s{1,3}|je\s{1,3})?niet|nie\s{1,3}trzeba|nie\s{1,3}musi\w{1,4}|"
+      r"behöver\s{1,3}(?:ni\s{1,3}|du\s{1,3})?inte|ingen\s{1,3}anledning\s{1,3}att)\s{1,3}(?:\w{1,12}\s{1,3}){0,2}?"
+      r"(?:ligar\w{0,3}|telefonar\w{0,3}|llamar\w{0,4}|rappeler|appeler|anzurufen|zurückzurufen|anrufen|richiamar\w{0,4}|chiamar\w{0,4}|telefonare|(?:terug)?te\s{1,3}bellen|(?:terug)?bellen|"
+      r"dzwonić|zadzwonić|oddzwaniać|oddzwonić|ringa\w{0,2})\b",
+      finance=0.6, bank_change=0.7)
+# Urgency in other languages, beside a payment (weak alone, as in English).
+_rule("autonomy_pressure_ml", "control", 0.5, 0.3, ("dringend","eilig","sofort","umgehend","urgen","immédiatement","inmediat","subito","immediatamente",
+                                                 "spoed","onmiddellijk","meteen","imediatamente","piln","natychmiast","brådskande","omedelbart","genast"),
+      r"\b(?:dringend|eilig|sofort|umgehend|urgent\w{0,3}|urgence|immédiatement|urgente|de\s{1,3}inmediato|inmediatamente|subito|immediatamente|spoed|onmiddellijk|meteen|"
+      r"imediatamente|pilne|pilnie|natychmiast|brådskande|omedelbart|genast)\b[^.!?\n]{0,40}?\b" + _ML_PAY + r"\b",
+      finance=0.5, bank_change=0.5)
+
 _rule("sensitive_data", "sensitive", 0.3, 0.1,
       ('password', 'credential', 'api', 'secret', 'private key', 'access token', 'ssn', 'social security', 'credit card', 'cvv', 'pin code', 'security question', 'login detail', 'passport', 'medical record', 'genetic data', 'health record', 'home address', 'browsing history'),
       r"\b(?:passwords?|credentials?|api[\s_-]?keys?|secret\s+keys?|private\s+keys?|access\s+tokens?|ssn|social\s+security\s+number|"
@@ -1121,7 +1386,8 @@ _BILL = re.compile(r"\b(?:invoice|bill|amount\s+due|total\s+due|balance\s+due|du
 # What vendors ask to be sent, and where: routine in a memo, an email or a bank-change request.
 _ROUTINE_KINDS = ("exfil", "recipient", "request", "action")
 _ROUTINE = re.compile(r"\b(?:remittance(?:\s+advice)?|payment\s+(?:confirmation|advice)|proof\s+of\s+payment|"
-                      r"receipts?|statements?|questions|queries|confirmation|(?:our|my)\s+(?:bank|account|remittance|payment|banking)\s+(?:details|information|account)|the\s+(?:signed|updated)\s+(?:form|letter)|"
+                      r"receipts?|statements?|questions|queries|confirmation|(?:our|my)\s+(?:bank|account|remittance|payment|banking)\s+(?:details|information|account)|"
+                      r"(?:unsere|nos|nuestros|nuestra|i\s+nostri|le\s+nostre|onze|os\s+nossos|a\s+nossa|nasze|våra)\s+(?:bankverbindung|kontoverbindung|bankdaten|coordonnées\s+bancaires|datos\s+bancarios|cuenta\s+bancaria|dati\s+bancari|coordinate\s+bancarie|bankgegevens|dados\s+bancários|conta\s+bancária|dane\s+bankowe|bankuppgifter)|the\s+(?:signed|updated)\s+(?:form|letter)|"
                       r"w-?9|tax\s+form|update\s+your\s+(?:records|files|address\s+book|contact\s+details)|purchase\s+orders?|po\s+number|(?:the\s+)?(?:signed|countersigned|completed)\s+(?:\w+\s+)?(?:form|letter|contract|agreement|quote|quotation|order|copy|document|note)s?|"
                       r"contracts?|agreements?|quotations?|certificates?|delivery\s+notes?|"
                       r"(?:send|e-?mail|forward|address)\s+(?:(?:the|our|your|all|future|new)\s+)?invoices?\s+to)\b", _I)
