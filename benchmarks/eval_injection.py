@@ -17,7 +17,7 @@ Sets (label 1 = injection):
 - finance (writers): ``benchmarks/data/finance_writers/`` — 780 rows by three more authors who
   never saw the scorer (invoice memos, vendor e-mails, bank-change letters), split by carrier:
   ``train`` (the rules were later tuned on it) and ``heldout``.
-- finance (blind): ``benchmarks/data/finance_blind_a.jsonl`` … ``finance_blind_f.jsonl`` — six
+- finance (blind): ``benchmarks/data/finance_blind_a.jsonl`` … ``finance_blind_h.jsonl`` — eight
   more authors' sets, each scored once with the rules frozen (docs/safety.md says when and which
   were seen while tuning later).
 - deepset/prompt-injections: reported separately, scored as ``user`` (what it is: chat prompts)
@@ -57,8 +57,8 @@ FINANCE = REPO / "governed_agents" / "safety" / "data" / "finance_injection.json
 FINANCE_FRESH2 = REPO / "benchmarks" / "data" / "finance_fresh2.jsonl"
 FINANCE_FRESH3 = REPO / "benchmarks" / "data" / "finance_fresh3.jsonl"
 WRITERS = REPO / "benchmarks" / "data" / "finance_writers"
-BLIND = tuple(REPO / "benchmarks" / "data" / f"finance_blind_{x}.jsonl" for x in "abcdef")
-SPLIT_ORDER = ("train", "heldout", "dev", "fresh", "fresh2", "fresh3", "test", "blind_a", "blind_b", "blind_c", "blind_d", "blind_e", "blind_f")
+BLIND = tuple(REPO / "benchmarks" / "data" / f"finance_blind_{x}.jsonl" for x in "abcdefgh")
+SPLIT_ORDER = ("train", "heldout", "dev", "fresh", "fresh2", "fresh3", "test", "blind_a", "blind_b", "blind_c", "blind_d", "blind_e", "blind_f", "blind_g", "blind_h")
 
 
 def public_split(row: dict) -> str:
