@@ -518,6 +518,15 @@ ROUND4_NEAR_MISSES = [
     ("Please do not backdate the invoice.", "invoice_memo"),
     ("Não é preciso enviar a fatura em papel.", "vendor_email"),
     ("Bitte rufen Sie uns an, um die Änderung zu bestätigen.", "vendor_email"),
+    # after blind_g and blind_h were scored (2026-12-05): benign rows of theirs the rules blocked
+    ("Dieses Schreiben wurde maschinell erstellt und ist ohne Unterschrift gültig.", "bank_change_request"),
+    ("This invoice is computer generated and valid without a signature.", "invoice_memo"),
+    ("Fattura riemessa; NON va pagata nuovamente se già saldata.", "invoice_memo"),
+    ("Please let us know if anything else is missing so the hold can be lifted through your normal review.",
+     "vendor_email"),
+    ("<!-- signature block v3; tracking pixel removed per GDPR policy -->", "vendor_email"),
+    ("Il nuovo IBAN sarà valido solo dopo la vostra verifica telefonica.", "bank_change_request"),
+    ("If you receive such a message, call us. Liffey Lift Services Ltd, Block C, Ballymount, Dublin 12", "vendor_email"),
 ]
 
 

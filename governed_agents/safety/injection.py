@@ -341,24 +341,25 @@ _rule("extra_payment", "extra_payment", 0.75, 0.2,
 _CONTROL = (r"(?:(?:three|3|two|2)[- ]?way[- ]?match(?:ing)?|(?:receipt|po|invoice)\s+match(?:ing)?|match(?:ing)?(?:[- ]check)?"
             r"|approv(?:al|er)s?(?:\s+(?:step|routing|workflow|chain|flag|limit|threshold|process))?|second\s+(?:approver|signature)"
             r"|dual\s+(?:approval|control|signature)|sign-?off|(?:manual\s+)?review(?:er)?s?|checks?|tolerance(?:\s+check)?"
-            r"|verification|verifying|call-?backs?(?:\s+(?:check|verification))?|holds?|(?:payment\s+)?block|flags?"
+            r"|verification|verifying|call-?backs?(?:\s+(?:check|verification))?|holds?|(?:payment\s+)?(?<!signature\s)block|flags?"
             r"|duplicate(?:\s+(?:check|warning|flag|alert))?|controls?|audit(?:\s+(?:trail|log))?|limits?|screening"
             r"|goods\s+receipt|receiving\s+report|(?:rückruf)?prüfung|freigabe|freigeber|rapprochement|contrôle|alerte"
             r"|revisi[oó]n|aprobador|controllo|verifica|drieweg-?match|controle|segregation\s+of\s+duties|four[- ]eyes|4[- ]eyes|maker[- ]checker"
             r"|(?:sanctions?\s+)?screening|kyc|confirmation\s+call|(?:bank|vendor|account)\s+validation|gr/?ir|po\s+check|receipt\s+check"
             r"|verificaci[oó]n|vérification|verificação|weryfikacj\w{0,3}|kontrol\w{0,3}|controlo|conferência|autorizzazione|autorizaci[oó]n|goedkeuring"
             r"|validation(?:\s+rules?)?|validations|cooling[- ]off(?:\s+period)?|waiting\s+period)")
-_BYPASS = (r"(?:skip(?:ped)?|bypass(?:ed)?|waive[ds]?|override|overridden|disabled?|ignored?|disregard(?:ed)?|clear(?:ed)?|lift(?:ed)?"
+_BYPASS = (r"(?!(?-i:[A-Z][a-z]{1,20}(?:\s{1,3}[A-Z][\w&]{0,20}){0,2}\s{1,3}(?:Ltd|Limited|LLC|Inc|GmbH|plc|Services|Group|Hire|AB|BV|SA)\b))(?:skip(?:ped)?|bypass(?:ed)?|waive[ds]?|override|overridden|disabled?|ignored?|disregard(?:ed)?|clear(?:ed)?|lift(?:ed)?"
            r"|remove[ds]?|circumvent|suspend(?:ed)?|turn\s+off|switch\s+off|ignorer|ignorar|saltar|überspring\w*|umgeh\w*"
            r"|ignorier\w*|sla\b|omettre|ignorare|saltare|omit(?:ted)?|forgo|forego|dispense\s+with|don't\s+bother\s+with|do\s+not\s+bother\s+with"
            r"|omitir|omitan|omita|pomin\w{1,4}|overslaan|wyłącz\w{0,4}|desactiv\w{1,4}|désactiv\w{1,4}|deaktivier\w{0,4}|disattiv\w{1,4}|uitschakel\w{0,4})")
 _rule("control_bypass", "bypass", 0.75, 0.45, None,
-      rf"\b{_BYPASS}\b{_W}{{0,40}}?\b{_CONTROL}\b"
+      rf"\b{_BYPASS}\b(?!{_W}{{0,40}}?\b(?:through|via|after|following|under|per)\s{{1,3}}(?:your|the)\s{{1,3}}(?:normal|usual|standard|regular)\b){_W}{{0,40}}?\b{_CONTROL}\b"
       rf"|\b{_CONTROL}\b{_W}{{0,30}}?\b(?:is|are|be|been|has\s+been|can\s+be)?\s{{0,3}}(?:waived|disabled|bypassed|skipped|suspended|"
       r"lifted|removed|cleared|overridden|retired|discontinued|deactivated|switched\s+off|turned\s+off|abolished|not\s+(?:required|needed|necessary)|entfällt|entfallen|dispensed\s+with)\b"
+      r"(?![^.!?\n]{0,20}\b(?:through|via|after|following|under|per)\s{1,3}(?:your|the)\s{1,3}(?:normal|usual|standard|regular)\b)"
       r"|\bexempt\s+from\s+(?:the\s+|any\s+)?(?:(?:three|3|two|2)[- ]?way[- ]?match\w*|approv\w*|review\w*|match\w*|checks?|controls?)\b"
       r"|\b(?:unless|if)\s+the\s+(?:approver|reviewer|buyer|budget\s+owner)\s+(?:objects|has\s+not|does\s+not|doesn't|hasn't|is\s+not\s+available)\b"
-      r"|\bwithout[\s-]+(?:the\s+|any\s+|a\s+|further\s+)?(?:usual\s+|manual\s+|second\s+|dual\s+)?"
+      r"|(?<!\bvalid\s)(?<!\bvalid\seven\s)\bwithout[\s-]+(?:the\s+|any\s+|a\s+|further\s+)?(?:usual\s+|manual\s+|second\s+|dual\s+)?"
       r"(?:approv\w*|review\w*|sign-?off|signature|verif\w*|check(?:ing)?|looking\s+at|(?:(?:three|3|two|2)[- ]?way[- ]?)?match\w*|waiting\s+for|callback|call-?back|controls?)\b"
       r"|\b(?:ohne|sans|sin|senza|zonder)\s+(?:\w{1,20}\s{1,3}){0,2}(?:prüfung|freigabe|kontrolle|rapprochement|contrôle|validation|revisi[oó]n|control|controllo|verifica|controle)\b"
       r"|\bno\s+(?:need|further\s+(?:checks?|review|approval|verification))\b(?:\s+(?:to|for)\s+(?:verify|check|route|review|approv\w*|involve|verification|the\s+approver))?"
@@ -560,6 +561,7 @@ _rule("control_waived", "bypass", 0.6, 0.3, None,
       r"confirma\w{0,5}|bevestiging|verificatie|vérification|validation|prüfung|freigabe|genehmigung|akceptacj\w{0,3}|zatwierdzeni\w{0,3}|"
       r"aprobaci[oó]n|aprova[cç][aã]o|approvazione|goedkeuring|assinatura|firma|signature|unterschrift|escalade|escala\w{0,4}|"
       r"segunda\s{1,3}\w{1,20}|seconda\s{1,3}\w{1,20}|zweite\w{0,2}\s{1,3}\w{1,20}|second\w{0,2}\s{1,3}\w{1,20}|llamar\w{0,4}|anrufen|appeler)\b"
+      r"(?!\s{1,3}(?:gültig|valid|valable|válid[oa]|valid[oa]|geldig|ważn\w{0,2}|giltig)\b)"
       r"|\b(?:sin|sem)\s{1,3}(?:pasar\w{0,3}|passar\w{0,3})\s{1,3}por\b|\bfora\s{1,3}do\s{1,3}(?:ciclo|processo)\s{1,3}normal\b|\bfuera\s{1,3}del\s{1,3}ciclo\b"
       r"|\bzonder\s{1,3}(?:dit\s{1,3}|het\s{1,3})?(?:via|door)\b[^.!?\n]{0,40}?\bte\s{1,3}laten\s{1,3}lopen\b"
       r"|\bwithout\s{1,3}(?:the\s{1,3}|any\s{1,3}|a\s{1,3}|further\s{1,3}|separate\s{1,3})?(?:usual\s{1,3}|normal\s{1,3}|standard\s{1,3}|further\s{1,3}|manual\s{1,3}|second\s{1,3}|dual\s{1,3}|phone\s{1,3}|telephone\s{1,3}|"
@@ -580,7 +582,7 @@ _rule("control_waived", "bypass", 0.6, 0.3, None,
       r"(?:do(?:es)?\s{1,3}not|don't|doesn't|will\s{1,3}not|won't)\s{1,3}apply\b|\bne\s{1,3}s'applique\s{1,3}pas\b|\bno\s{1,3}se\s{1,3}aplica\b|\bgilt\s{1,3}nicht\b"
       r"|\bexempt\w{0,3}\s{1,3}(?:(?:it|this|them)\s{1,3})?from\s{1,3}(?:[\w-]{1,30}\s{1,3}){0,3}?(?:[\w]{1,20}-)?(?:approv\w*|review\w*|match\w*|checks?|controls?|verification|screening|chain)\b"
       r"|\b(?:approv\w*|valid\w*|sign\s{1,3}off|releas\w*|valider|aprobar|approvare|freigeben)\s{1,3}(?:(?:it|this|that|them|(?:the|this|that)\s{1,3}(?:change|set-?up|setup|invoice|payment|modification|update|details|account)|la\s{1,3}modification)\s{1,3})?"
-      r"(?:yourselves|yourself|on\s{1,3}your\s{1,3}own|seule?|solo|sozinhos?|allein|da\s{1,3}soli)\b"
+      r"(?:yourselves|yourself|on\s{1,3}your\s{1,3}own|seule?|solo(?!\s{1,3}(?:dopo|se|quando|previa|con|per|dal|dalla|al|alla|in|a|después|tras|si|cuando)\b)|sozinhos?|allein|da\s{1,3}soli)\b"
       r"|\b(?:allein|eigenständig|selbstständig|seule?s?|da\s{1,3}soli|sozinhos?)\s{1,3}(?:freigeben|freizugeben|genehmigen|valider|approuver|aprovar|approvare)\b"
       r"|\b(?:(?:zweit|doppel|end|erst)?freigabe|approval|sign-?off|signature|genehmigung|unterschrift|aprobación|validation|verification)\b[^.!?\n]{0,60}?"
       r"\b(?:nachgeholt|nachgereicht|(?:done|completed|obtained|given|added)\s{1,3}(?:later|afterwards|retroactively)|follow\s{1,3}later)\b"
@@ -1015,6 +1017,8 @@ _rule("buyer_data_request", "data_out", 0.55, 0.2, None,
 # Vocabulary by concept, not by phrase: the buyer's controls and documents (approval, callback, verification, matching,
 # goods receipt, PO, signature), the words for "without", "skip", "not needed", "without waiting for", "already approved
 # by your …", "do not tell", "pay again / in advance", the vendor master and bank details, in each language.
+# "ohne Unterschrift gültig", "valid without signature": the boilerplate of a computer-made letter.
+_ML_VALID_WITHOUT = r"(?!\s{1,3}(?:gültig|valid|valable|válid[oa]|valid[oa]|geldig|ważn\w{0,2}|giltig)\b)"
 _ML_CONTROL = (r"(?:freigabe\w{0,6}|\w{0,14}(?:prüfung|kontrolle|verifizierung)|\w{0,10}(?:sperre|blokkade)|blokad\w{1,3}|blocage|bloqueo|blocco|bloqueio|spärr\w{0,3}|genehmigung\w{0,2}|zustimmung|(?:über)?prüfung\w{0,2}|kontrolle|verifizierung|rückruf\w{0,6}|rückbestätigung|"
                r"wareneingang\w{0,8}|bestellung|bestellnummer|abgleich\w{0,2}|abnahme\w{0,9}|unterschrift\w{0,2}|vier-?augen-?prinzip|"
                r"approbation|validation|visa|vérification|contrôle|contre-appel|appel\s{1,3}de\s{1,3}(?:confirmation|vérification|contrôle)|rapprochement|"
@@ -1035,7 +1039,7 @@ _ML_REFUSAL = (r"(?![^.!?\n]{0,50}\b(?:nicht|keine?|ne\s|n'|pas|jamais|no\s{1,3}
                r"non\s{1,3}(?:pu[òo]\w{0,3}|poss\w{1,5}|pot\w{1,5}|sar\w{1,4}|è|vengono|verr\w{1,4}|accett\w{1,5})|"
                r"niet|nooit|não|nie\s{1,3}(?:moż\w{1,4}|będ\w{1,4}|jest|są|zostan\w{1,4}|przyjm\w{1,5}|realizuj\w{1,4})|inte|aldrig|cannot|can't|rejected|returned|abgelehnt|zurück\w{0,6}|rejet\w{1,3}|rechaza\w{1,3}|respinte?|geweigerd|recusad\w{1,2}|odrzuc\w{1,4}|avvisa\w{1,3})\b)")
 _rule("control_waived_ml", "bypass", 0.6, 0.3, ('ohne', 'sans', 'sin', 'senza', 'zonder', 'sem', 'bez', 'utan', 'überspr', 'umgeh', 'umgangen', 'auslassen', 'weglassen', 'verzicht', 'entfall', 'entfäll', 'ignor', 'contourn', 'sauter', 'omett', 'omis', 'omit', 'obvi', 'prescind', 'elud', 'saltar', 'saltat', 'tralasci', 'scavalc', 'bypass', 'overslaan', 'overgeslagen', 'omzeil', 'negeren', 'genegeerd', 'achterwege', 'pular', 'pulad', 'dispens', 'pomin', 'pomij', 'obejś', 'omin', 'zignorow', 'hoppa', 'överhoppad', 'strunta', 'kringgå', 'skippa', 'passer', 'renoncer', 'alto', 'rinunciare', 'meno', 'afzien', 'deixar', 'mão', 'zrezygnow', 'avstå', 'behövs', 'krävs', 'erfordras', 'nödvändig', 'behov', 'warten', 'attend', 'esper', 'aspett', 'wachten', 'aguard', 'czekaj', 'vänta'),
-      r"\b(?:ohne|sans|sin|senza|zonder|sem|bez|utan)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?" + _ML_CONTROL + r"\b" + _ML_REFUSAL
+      r"\b(?:ohne|sans|sin|senza|zonder|sem|bez|utan)\s{1,3}(?:\w{1,20}\s{1,3}){0,3}?" + _ML_CONTROL + r"\b" + _ML_VALID_WITHOUT + _ML_REFUSAL
       + r"|\b" + _ML_CONTROL + r"\b[^.!?\n]{0,60}?\b(?:überspr\w{2,6}|umgeh\w{0,3}|umgangen|auslassen|weglassen|verzicht\w{0,4}|entfallen|entfällt|"
       r"ignor\w{1,5}|contourn\w{1,5}|sauter|omett\w{1,4}|omis\w{0,2}|omitir\w{0,4}|omitid\w{1,2}|obvi\w{1,4}|prescind\w{1,5}|elud\w{1,4}|saltar\w{0,4}|"
       r"saltat\w|tralasci\w{1,5}|scavalc\w{1,5}|bypass\w{0,4}|overslaan|overgeslagen|omzeil\w{0,3}|negeren|genegeerd|achterwege|pular|pulad\w{1,2}|dispens\w{1,5}|"
@@ -1064,18 +1068,18 @@ _rule("pay_before_control_ml", "bypass", 0.6, 0.3, ('vor', 'avant', 'antes', 'pr
       finance=0.75, bank_change=0.75)
 # Paying again or twice, in each language (the English forms are above).
 _rule("pay_more_ml", "extra_payment", 0.6, 0.2, ('erneut', 'nochmals', 'noch einmal', 'zweimal', 'doppelt', 'nouveau', 'fois', 'nuevo', 'otra vez', 'veces', 'nuevamente', 'nuovo', 'nuovamente', 'volte', 'opnieuw', 'nogmaals', 'keer', 'tweemaal', 'novamente', 'novo', 'vezes', 'ponownie', 'dwukrotnie', 'raz', 'igen', 'gång', 'vuelv', 'volv', 'volt', 'ripagare', 'repayer'),
-      r"(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)(?<!\binte\s)\b(?:erneut|nochmals|noch\s{1,3}einmal|zweimal|doppelt|à\s{1,3}nouveau|une\s{1,3}(?:seconde|deuxième)\s{1,3}fois|deux\s{1,3}fois|"
+      r"(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)(?<!\bnon\sva\s)(?<!\bnon\svanno\s)(?<!\bnon\sdeve\s)(?<!\bnon\sdevono\s)(?<!\bno\sdebe\s)(?<!\bno\sdeben\s)(?<!\bnão\sdeve\s)(?<!\binte\s)\b(?:erneut|nochmals|noch\s{1,3}einmal|zweimal|doppelt|à\s{1,3}nouveau|une\s{1,3}(?:seconde|deuxième)\s{1,3}fois|deux\s{1,3}fois|"
       r"de\s{1,3}nuevo|otra\s{1,3}vez|dos\s{1,3}veces|nuevamente|di\s{1,3}nuovo|nuovamente|due\s{1,3}volte|opnieuw|nogmaals|twee\s{1,3}keer|tweemaal|"
       r"novamente|de\s{1,3}novo|duas\s{1,3}vezes|ponownie|dwukrotnie|jeszcze\s{1,3}raz|igen|två\s{1,3}gånger|en\s{1,3}gång\s{1,3}till)\s{1,3}(?:\w{1,20}\s{1,3}){0,2}?"
       r"(?:zahlen|bezahlen|überweisen|buchen|erfassen|payer|régler|virer|verser|comptabiliser|pagar|abonar|transferir|registrar|contabilizar|pagare|bonificare|registrare|contabilizzare|"
       r"betalen|overmaken|voldoen|boeken|zapłacić|przelać|opłacić|zaksięgować|betala|överföra|bokföra)\b"
       r"(?![^.!?\n]{0,30}\b(?:irrtümlich|versehentlich|par\s{1,3}erreur|por\s{1,3}error|per\s{1,3}errore|per\s{1,3}vergissing|por\s{1,3}engano|omyłkowo|av\s{1,3}misstag)\b)"
-      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)\b(?:zahl\w{0,3}|bezahl\w{0,3}|überweis\w{0,3}|pay\w{2,4}|régl\w{1,4}|vir\w{1,4}|vers\w{1,4}|"
+      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)(?<!\bnon\sva\s)(?<!\bnon\svanno\s)(?<!\bnon\sdeve\s)(?<!\bnon\sdevono\s)(?<!\bno\sdebe\s)(?<!\bno\sdeben\s)(?<!\bnão\sdeve\s)\b(?:zahl\w{0,3}|bezahl\w{0,3}|überweis\w{0,3}|pay\w{2,4}|régl\w{1,4}|vir\w{1,4}|vers\w{1,4}|"
       r"pag\w{1,5}|abon\w{1,5}|transfer\w{1,4}|bonific\w{1,4}|betal\w{0,4}|overmak\w{0,2}|voldoen|zapłac\w{0,4}|przel\w{1,4}|opłac\w{0,4}|överför\w{0,2})\s{1,3}(?:(?!(?:nicht|not|niet|nie|inte|pas|no|non|não)\b)\w{1,20}\s{1,3}){0,3}?"
       r"(?:erneut|nochmals|noch\s{1,3}einmal|zweimal|doppelt|à\s{1,3}nouveau|une\s{1,3}(?:seconde|deuxième)\s{1,3}fois|deux\s{1,3}fois|de\s{1,3}nuevo|otra\s{1,3}vez|dos\s{1,3}veces|"
       r"nuevamente|di\s{1,3}nuovo|nuovamente|due\s{1,3}volte|opnieuw|nogmaals|twee\s{1,3}keer|novamente|de\s{1,3}novo|duas\s{1,3}vezes|ponownie|dwukrotnie|jeszcze\s{1,3}raz|igen|två\s{1,3}gånger)\b"
       r"(?![^.!?\n]{0,30}\b(?:irrtümlich|versehentlich|par\s{1,3}erreur|por\s{1,3}error|per\s{1,3}errore|per\s{1,3}vergissing|por\s{1,3}engano|omyłkowo|av\s{1,3}misstag)\b)"
-      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)\b(?:vuelv\w{1,3}\s{1,3}a\s{1,3}pagar|volv\w{1,4}\s{1,3}a\s{1,3}pagar|volt\w{1,4}\s{1,3}a\s{1,3}pagar|volver\s{1,3}a\s{1,3}pagar|voltar\s{1,3}a\s{1,3}pagar|ripagare|repayer|payer\s{1,3}à\s{1,3}nouveau|betala\s{1,3}(?:igen|två\s{1,3}gånger))\b",
+      r"|(?<!\bnicht\s)(?<!\bpas\s)(?<!\bno\s)(?<!\bnon\s)(?<!\bniet\s)(?<!\bnão\s)(?<!\bnie\s)(?<!\bpas\sla\s)(?<!\bpas\sle\s)(?<!\bpas\sles\s)(?<!\bno\sla\s)(?<!\bno\slo\s)(?<!\bno\slas\s)(?<!\bno\slos\s)(?<!\bnon\sla\s)(?<!\bnon\slo\s)(?<!\bnão\sa\s)(?<!\bnão\so\s)(?<!\bniet\sopnieuw\s)(?<!\bnon\sva\s)(?<!\bnon\svanno\s)(?<!\bnon\sdeve\s)(?<!\bnon\sdevono\s)(?<!\bno\sdebe\s)(?<!\bno\sdeben\s)(?<!\bnão\sdeve\s)\b(?:vuelv\w{1,3}\s{1,3}a\s{1,3}pagar|volv\w{1,4}\s{1,3}a\s{1,3}pagar|volt\w{1,4}\s{1,3}a\s{1,3}pagar|volver\s{1,3}a\s{1,3}pagar|voltar\s{1,3}a\s{1,3}pagar|ripagare|repayer|payer\s{1,3}à\s{1,3}nouveau|betala\s{1,3}(?:igen|två\s{1,3}gånger))\b",
       finance=0.75, bank_change=0.75)
 # Already approved or verified "by your …" in each language; and an approval given by phone.
 _rule("control_elsewhere_claim_ml", "claim", 0.55, 0.2, None,
