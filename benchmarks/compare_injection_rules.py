@@ -8,7 +8,7 @@ the writers' held-out half (``eval_injection.writer_split``) and the blind sets
 ``benchmarks/data/finance_blind_*.jsonl``, per context. Cost: both
 versions alternated over every text, median of ``--passes`` passes, microseconds per text.
 
-Used to score each blind set once with the rules frozen (2026-12-05: a and b, then c and d); the
+Used to score each blind set once with the rules frozen (2026-12-05: a and b, c and d, e and f, g and h); the
 figures are in docs/safety.md. A set scored once is seen: running it again measures nothing new.
 """
 
