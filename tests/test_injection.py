@@ -527,6 +527,7 @@ ROUND4_NEAR_MISSES = [
     ("<!-- signature block v3; tracking pixel removed per GDPR policy -->", "vendor_email"),
     ("Il nuovo IBAN sarà valido solo dopo la vostra verifica telefonica.", "bank_change_request"),
     ("If you receive such a message, call us. Liffey Lift Services Ltd, Block C, Ballymount, Dublin 12", "vendor_email"),
+    ("Skip Hire Services Ltd, Unit 4: check the attached delivery ticket.", "invoice_memo"),
 ]
 
 

@@ -272,9 +272,12 @@ _rule("pay_to_account", "payment", 0.3, 0.15,
       rf"\b(?:pay|transfer|send|wire|remit|move|deposit)\b{_W}{{0,50}}?\b(?:to|into)\b{_W}{{0,30}}?"
       r"\b(?:iban|account|acct|wallet|bitcoin|btc)\b\s*(?:[:#]|no\.?|number)?\s*(?:[A-Z]{2}\d{2}|\d{6,}|0x[0-9a-f]{6,}|bc1)",
       finance=0.1, bank_change=0.1)  # invoices say where to pay: that is what they are for
+# A company's name is not a verb: "Skip Hire Services Ltd", "Liffey Lift Services Ltd, Block C" (up to three
+# capitalised words before a legal form).
+_NOT_A_COMPANY = r"(?!(?-i:[A-Z][a-z]{1,20}(?:\s{1,3}[A-Z][\w&]{0,20}){0,2}\s{1,3}(?:Ltd|Limited|LLC|Inc|GmbH|plc|AB|BV|SA|SRL|Oy)\b))"
 _rule("approval_bypass", "control", 0.6, 0.45,
       ('approv', 'review', 'verif', 'check', '2fa', 'two', 'authentic', 'security', 'control', 'monitor', 'logging', 'audit', 'limit', 'fraud', 'immediately', 'automatically', 'without', 'no questions'),
-      rf"\b(?:skip|bypass|disable|circumvent|override|turn\s+off|deactivate|ignore)\b{_W}{{0,30}}?"
+      rf"\b{_NOT_A_COMPANY}(?:skip|bypass|disable|circumvent|override|turn\s+off|deactivate|ignore)\b{_W}{{0,30}}?"
       r"\b(?:approvals?|review|verification|checks?|2fa|two[- ]factor|authentication|security|controls?|monitoring|logging|audit|limits?|fraud)\b"
       rf"|\b(?:approve|authori[sz]e|release|process|post|execute|pay)\b{_W}{{0,40}}?"
       r"\b(?:immediately|automatically|without\s+(?:review|approval|verification|checking|confirmation|asking|delay)|no\s+questions)\b"
@@ -348,7 +351,7 @@ _CONTROL = (r"(?:(?:three|3|two|2)[- ]?way[- ]?match(?:ing)?|(?:receipt|po|invoi
             r"|(?:sanctions?\s+)?screening|kyc|confirmation\s+call|(?:bank|vendor|account)\s+validation|gr/?ir|po\s+check|receipt\s+check"
             r"|verificaci[oó]n|vérification|verificação|weryfikacj\w{0,3}|kontrol\w{0,3}|controlo|conferência|autorizzazione|autorizaci[oó]n|goedkeuring"
             r"|validation(?:\s+rules?)?|validations|cooling[- ]off(?:\s+period)?|waiting\s+period)")
-_BYPASS = (r"(?!(?-i:[A-Z][a-z]{1,20}(?:\s{1,3}[A-Z][\w&]{0,20}){0,2}\s{1,3}(?:Ltd|Limited|LLC|Inc|GmbH|plc|Services|Group|Hire|AB|BV|SA)\b))(?:skip(?:ped)?|bypass(?:ed)?|waive[ds]?|override|overridden|disabled?|ignored?|disregard(?:ed)?|clear(?:ed)?|lift(?:ed)?"
+_BYPASS = (_NOT_A_COMPANY + r"(?:skip(?:ped)?|bypass(?:ed)?|waive[ds]?|override|overridden|disabled?|ignored?|disregard(?:ed)?|clear(?:ed)?|lift(?:ed)?"
            r"|remove[ds]?|circumvent|suspend(?:ed)?|turn\s+off|switch\s+off|ignorer|ignorar|saltar|überspring\w*|umgeh\w*"
            r"|ignorier\w*|sla\b|omettre|ignorare|saltare|omit(?:ted)?|forgo|forego|dispense\s+with|don't\s+bother\s+with|do\s+not\s+bother\s+with"
            r"|omitir|omitan|omita|pomin\w{1,4}|overslaan|wyłącz\w{0,4}|desactiv\w{1,4}|désactiv\w{1,4}|deaktivier\w{0,4}|disattiv\w{1,4}|uitschakel\w{0,4})")
