@@ -62,11 +62,12 @@ def sets() -> dict[str, list[dict]]:
     return out
 
 
-def rates(module, rows: list[dict], threshold: float) -> dict[str, list[int]]:
+def rates(module, rows: list[dict], threshold: float, keys=None) -> dict[str, list[int]]:
+    """[tp, positives, fp, negatives] per key of ``keys(row)`` (default: the row's context, and "all")."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp, pos, fp, neg
     for r in rows:
         blocked = module.score_text(r["text"], context=r["context"]).score >= threshold
-        for key in (r["context"], "all"):
+        for key in (keys(r) if keys else (r["context"], "all")):
             c = counts[key]
             if r["label"] == 1:
                 c[0] += blocked

@@ -19,13 +19,13 @@ import argparse
 import json
 import re
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO))
 
+from compare_injection_rules import load_rules, rates  # noqa: E402
 from eval_injection import BLIND  # noqa: E402
 
 from governed_agents.safety import injection as current  # noqa: E402
@@ -66,22 +66,10 @@ def load(names: list[str]) -> list[dict]:
     return rows
 
 
-def table(module, rows: list[dict], threshold: float) -> dict[str, list[int]]:
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # tp, pos, fp, neg
-    for r in rows:
-        blocked = module.score_text(r["text"], context=r["context"]).score >= threshold
-        lang = language(r["injection"] if r["label"] == 1 and r.get("injection") else r["text"])
-        for key in (lang, "not English" if lang != "en" else None, "all"):
-            if key is None:
-                continue
-            c = counts[key]
-            if r["label"] == 1:
-                c[0] += blocked
-                c[1] += 1
-            else:
-                c[2] += blocked
-                c[3] += 1
-    return counts
+def language_keys(row: dict) -> tuple[str, ...]:
+    """The row's language, "not English" when it is not, and "all"."""
+    lang = language(row["injection"] if row["label"] == 1 and row.get("injection") else row["text"])
+    return (lang, "all") if lang == "en" else (lang, "not English", "all")
 
 
 def _cell(hit: int, n: int) -> str:
@@ -101,10 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no rows: none of {names} is among {[p.stem.removeprefix('finance_') for p in BLIND]}")
     versions = [("working tree", current)]
     if args.before:
-        from compare_injection_rules import load_rules
-
         versions.insert(0, (args.before, load_rules(args.before)))
-    tables = [(label, table(module, rows, args.threshold)) for label, module in versions]
+    tables = [(label, rates(module, rows, args.threshold, language_keys)) for label, module in versions]
     keys = sorted(tables[-1][1], key=lambda k: (k == "all", k == "not English", k != "en", k))
     head = " | ".join(f"{label} TPR | {label} FPR" for label, _ in tables)
     print(f"sets {', '.join(names)}, threshold {args.threshold}\n")
