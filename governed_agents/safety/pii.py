@@ -176,8 +176,9 @@ class Redactor:
     counts: dict[str, int] = field(default_factory=dict)
     _seen: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _known_re: re.Pattern[str] | None = field(default=None, repr=False)
-    # The surnames of the names found so far in this document -> the placeholder a bare one gets.
-    _surnames: dict[str, str] = field(default_factory=dict, repr=False)
+    # The surnames of the names found so far in this document -> the placeholder a bare one gets
+    # (None: two people of the document share it).
+    _surnames: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.known_names = _known(self.known_names)
@@ -252,11 +253,10 @@ class Redactor:
         token = self._token(NAME, raw)
         surname = raw.split()[-1].lower()
         if len(surname) >= 3 and surname not in _NOT_NAMES:
-            known = self._surnames.setdefault(surname, token)
-            if known != token and known != f"surname:{surname}":
+            if self._surnames.setdefault(surname, token) not in (token, None):
                 # Two people of the document share it ("Maria Gonzalez", "Pedro Gonzalez"): a bare
                 # one could be either, so it gets a placeholder of its own.
-                self._surnames[surname] = f"surname:{surname}"
+                self._surnames[surname] = None
         return token
 
     def _bare_surnames(self, text: str) -> str:
@@ -270,8 +270,7 @@ class Redactor:
             word = match.group(0)
             if not word[0].isupper():
                 return word  # "the price list", not "Price"
-            token = self._surnames[word.lower()]
-            return self._token(NAME, word) if token.startswith("surname:") else token
+            return self._surnames[word.lower()] or self._token(NAME, word)
 
         return pattern.sub(replace, text)
 
